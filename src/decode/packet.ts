@@ -7,8 +7,8 @@
  */
 
 /** Tunnel kinds recorded on the inner flow. */
-export const Tunnel = { none: 0, gre: 1, vxlan: 2, gtpu: 3, ipip: 4, teredo: 5 } as const;
-export const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'gtpu', 'ipip', 'teredo'] as const;
+export const Tunnel = { none: 0, gre: 1, vxlan: 2, gtpu: 3, ipip: 4, teredo: 5, geneve: 6, erspan: 7 } as const;
+export const TUNNEL_NAMES = ['', 'gre', 'vxlan', 'gtpu', 'ipip', 'teredo', 'geneve', 'erspan'] as const;
 
 export const TcpFlag = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
 
@@ -71,6 +71,15 @@ export class PacketView {
   tunnel = 0;
   /** The capture cut this frame short (capLen < wireLen) or a header said more than was captured. */
   truncated = false;
+  /**
+   * Last ethertype seen on the way in (after VLAN/MPLS/PPPoE), so a 'not_ip' packet can be counted by kind
+   * (`etherTypeName` in src/decode/names.ts); values <= 1500 are 802.3 lengths (LLC); 0 when the link had none.
+   */
+  lastEtherType = 0;
+  /** Number of tunnel layers decapsulated to reach the innermost IP header (0 = not tunnelled). */
+  tunnelDepth = 0;
+  /** IPv4 TOS / IPv6 traffic class byte of the innermost IP header (DSCP << 2 | ECN). */
+  tos = 0;
 
   clear(): void {
     this.ipVersion = 0;
@@ -101,5 +110,8 @@ export class PacketView {
     this.mplsLabels = 0;
     this.tunnel = 0;
     this.truncated = false;
+    this.lastEtherType = 0;
+    this.tunnelDepth = 0;
+    this.tos = 0;
   }
 }

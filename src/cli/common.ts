@@ -1,0 +1,79 @@
+/**
+ * What every command shares: exit codes, one-line errors, progress bars on a terminal, the stderr logger.
+ */
+import { SingleBar } from 'cli-progress';
+
+export const EXIT_OK = 0;
+/** Findings above --fail-on-score. */
+export const EXIT_FINDINGS = 1;
+/** Usage or input error. */
+export const EXIT_USAGE = 2;
+
+/** An error the user can act on: printed as one line, no stack trace, exit code 2 unless said otherwise. */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = EXIT_USAGE) {
+    super(message);
+    this.name = 'UserError';
+    this.exitCode = exitCode;
+  }
+}
+
+export const useColor = () => process.stderr.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+
+export function paint(code: number, s: string): string {
+  return useColor() ? `\x1b[${code}m${s}\x1b[0m` : s;
+}
+
+export function warn(message: string): void {
+  process.stderr.write(`${paint(33, 'flowsieve: warning:')} ${message}\n`);
+}
+
+export function info(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** A progress bar on stderr, or nothing when stderr is not a terminal or --quiet. */
+export interface Progress {
+  update(done: number, total: number, payload?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+export function progressBar(label: string, quiet: boolean, unit: 'MB' | 'rounds' | 'folds' = 'MB'): Progress {
+  if (quiet || !process.stderr.isTTY) return { update() {}, stop() {} };
+  const format =
+    unit === 'MB'
+      ? `${label} [{bar}] {percentage}% | {value}/{total} MB | {packets} packets | {rate} | ETA {eta_formatted}`
+      : `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`;
+  const bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 5, barsize: 30 });
+  let started = false;
+  return {
+    update(done, total, payload = {}) {
+      if (!started) {
+        bar.start(total, 0, { packets: 0, rate: '', ...payload });
+        started = true;
+      }
+      bar.setTotal(total);
+      bar.update(done, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function parseSeconds(name: string, v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new UserError(`${name}: expected a positive number of seconds, got '${v}'`);
+  return x;
+}
+
+export function parsePositiveInt(name: string, v: string): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x <= 0) throw new UserError(`${name}: expected a positive integer, got '${v}'`);
+  return x;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}

@@ -1,0 +1,31 @@
+/**
+ * Flattening rows for tabular outputs: a column with a group is `row[group][key]` in a row and `${group}_${key}`
+ * in CSV/Parquet. JSONL keeps rows nested, as the meters wrote them.
+ */
+import { type ColumnSpec, flatName } from '../features/meter.ts';
+
+export function columnValue(row: Record<string, unknown>, c: ColumnSpec): unknown {
+  if (!c.group) return row[c.key];
+  const g = row[c.group] as Record<string, unknown> | undefined | null;
+  return g == null ? undefined : g[c.key];
+}
+
+/** Flat name → value for every column. */
+export function flattenRow(row: Record<string, unknown>, columns: readonly ColumnSpec[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[flatName(c)] = columnValue(row, c);
+  return out;
+}
+
+/** Columns in order with duplicates (same flat name) removed, first wins. */
+export function uniqueColumns(columns: readonly ColumnSpec[]): ColumnSpec[] {
+  const seen = new Set<string>();
+  const out: ColumnSpec[] = [];
+  for (const c of columns) {
+    const n = flatName(c);
+    if (seen.has(n)) continue;
+    seen.add(n);
+    out.push(c);
+  }
+  return out;
+}

@@ -1,0 +1,11 @@
+/** Paths to the third-party data in ../shared (beside the project root). Tests read it there; nothing is copied. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
+export const SHARED = path.resolve(PROJECT_ROOT, '../shared');
+export const HAS_SHARED = existsSync(path.join(SHARED, 'pcaps'));
+
+export function sharedPath(...parts: string[]): string {
+  return path.join(SHARED, ...parts);
+}
