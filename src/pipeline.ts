@@ -9,6 +9,7 @@ import { CaptureError, type CaptureSummary, type CaptureWarning, listInputs, rea
 import { DECODE_STATUSES, decodeFrame, linkTypeName } from './decode/index.ts';
 import { PacketView, TUNNEL_NAMES } from './decode/packet.ts';
 import { type ColumnSpec, type FlowRow, type Meter } from './features/meter.ts';
+import { FlowRecord } from './features/record.ts';
 import { formatAddress } from './flow/key.ts';
 import { END_REASON_NAMES, type FlowListener, FlowTable, type FlowTableOptions } from './flow/table.ts';
 
@@ -155,7 +156,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
       const proto = t.protocolOf(slot);
       const hasPorts = proto === 6 || proto === 17 || proto === 132;
       const endReason = END_REASON_NAMES[reason] ?? 'end_of_capture';
-      const row: FlowRow = {
+      const row: FlowRow = new FlowRecord({
         flow_id: t.flowSeq[slot],
         src_ip: formatAddress(version, t.keys, t.endpointBase(slot, true)),
         src_port: hasPorts ? t.endpointPort(slot, true) : 0,
@@ -169,7 +170,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
         vlan_id: t.vlanOf(slot),
         tunnel: TUNNEL_NAMES[tunnels[slot]!] ?? '',
         end_reason: endReason,
-      };
+      });
       if (withSource) row.source_file = currentFile;
       for (const m of meters) m.onExpire(slot, row);
       stats.flows++;

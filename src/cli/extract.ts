@@ -69,7 +69,7 @@ export function printSummary(stats: ExtractStats, output: string, rows: number):
   const s = stats.elapsed_s;
   const lines = [
     paint(1, 'flowsieve summary'),
-    `  inputs           ${stats.files.length} file(s), ${mb.toFixed(1)} MB read in ${s.toFixed(2)} s (${formatCount(Math.round(stats.packets_read / Math.max(s, 1e-9)))} packets/s, ${(mb / Math.max(s, 1e-9)).toFixed(1)} MB/s)`,
+    `  inputs           ${stats.files.length + stats.file_errors.length} file(s), ${mb.toFixed(1)} MB read in ${s.toFixed(2)} s (${formatCount(Math.round(stats.packets_read / Math.max(s, 1e-9)))} packets/s, ${(mb / Math.max(s, 1e-9)).toFixed(1)} MB/s)`,
     `  packets read     ${formatCount(stats.packets_read)}`,
     `  in flows         ${formatCount(stats.packets_in_flows)}`,
   ];
@@ -81,7 +81,7 @@ export function printSummary(stats: ExtractStats, output: string, rows: number):
   lines.push(`  flows            ${formatCount(stats.flows)}${reasons ? ` (${reasons})` : ''}`);
   if (stats.evictions > 0) lines.push(`  evicted          ${formatCount(stats.evictions)} flows (table full; raise --max-flows)`);
   if (stats.warnings > 0) lines.push(`  warnings         ${formatCount(stats.warnings)}`);
-  for (const e of stats.file_errors) lines.push(`  ${paint(31, 'unreadable')}       ${e.message}`);
+  if (stats.file_errors.length > 0) lines.push(`  unreadable       ${stats.file_errors.length} file(s) (see the errors above)`);
   lines.push(`  output           ${formatCount(rows)} rows → ${output === '-' ? 'stdout' : output}`);
   info(lines.join('\n'));
 }
@@ -134,10 +134,10 @@ Examples:
       },
     }).finally(() => bar.stop());
     const { stats, rows } = result;
+    for (const e of stats.file_errors) process.stderr.write(`${paint(31, 'flowsieve: error:')} ${e.message}\n`);
     if (o.stats) writeFileSync(o.stats, `${JSON.stringify({ ...stats, output: o.output, rows }, null, 2)}\n`);
     if (!o.quiet) printSummary(stats, o.output, rows);
-    if (stats.file_errors.length > 0 && stats.file_errors.length === stats.files.length + stats.file_errors.length) {
-      process.exitCode = EXIT_USAGE;
-    }
+    // Exit 2 when nothing at all could be read; a directory with one bad file among good ones still succeeds.
+    if (stats.file_errors.length > 0 && stats.files.length === 0) process.exitCode = EXIT_USAGE;
   });
 }

@@ -74,6 +74,7 @@ export const STATS_COLUMNS: readonly ColumnSpec[] = [
   c('bidirectional_bytes_per_s', 'float', 'bytes/s', 'Payload bytes (both ways) divided by the duration; null when the duration is 0.'),
   c('bidirectional_packets_per_s', 'float', 'packets/s', 'Packets (both ways) divided by the duration; null when the duration is 0.'),
   ...FLAG_NAMES.map((f) => c(`bidirectional_${f}_packets`, 'int', 'packets', `Packets with the TCP ${f.toUpperCase()} flag set.`)),
+  c('bidirectional_fragment_packets', 'int', 'packets', 'Packets that were IP fragments (first or later); each fragment counts as a packet.'),
   c('down_up_ratio', 'float', 'ratio', 'bwd_packets / fwd_packets.'),
   c('subflow_count', 'int', 'count', 'Subflows: 1 + gaps longer than 1 s between consecutive packets.'),
   ...dirColumns('src2dst', 'from src'),
@@ -152,6 +153,45 @@ class Welford {
   }
 }
 
+/** Position of each stats column in the vector a flow's statistics are written to. */
+export const STATS_INDEX: ReadonlyMap<string, number> = new Map(STATS_COLUMNS.map((c, i) => [c.key, i]));
+/** Property of a row holding its stats vector (see src/features/record.ts). */
+export const STATS_VECTOR = Symbol('stats');
+/** Named indices, so `v[C.fwd_packets!]` is a constant-offset store. */
+const C = Object.fromEntries(STATS_INDEX) as Record<string, number>;
+
+/** Column indices built once: template strings per row would be re-hashed on every flow. */
+function dirKeys(d: string) {
+  const i = (name: string) => STATS_INDEX.get(name)!;
+  return {
+    minPayload: i(`${d}_min_payload_bytes`),
+    meanPayload: i(`${d}_mean_payload_bytes`),
+    stddevPayload: i(`${d}_stddev_payload_bytes`),
+    maxPayload: i(`${d}_max_payload_bytes`),
+    minFrame: i(`${d}_min_frame_bytes`),
+    meanFrame: i(`${d}_mean_frame_bytes`),
+    maxFrame: i(`${d}_max_frame_bytes`),
+    totalPiat: i(`${d}_total_piat_us`),
+    minPiat: i(`${d}_min_piat_us`),
+    meanPiat: i(`${d}_mean_piat_us`),
+    stddevPiat: i(`${d}_stddev_piat_us`),
+    maxPiat: i(`${d}_max_piat_us`),
+    header: i(`${d}_header_bytes`),
+    pps: i(`${d}_packets_per_s`),
+    data: i(`${d}_data_packets`),
+    initWin: i(`${d}_init_window_bytes`),
+    bulkCount: i(`${d}_bulk_count`),
+    bulkBytes: i(`${d}_bulk_mean_bytes`),
+    bulkPackets: i(`${d}_bulk_mean_packets`),
+    bulkRate: i(`${d}_bulk_rate_bytes_per_s`),
+    subflowPackets: i(`${d}_subflow_mean_packets`),
+    subflowBytes: i(`${d}_subflow_mean_bytes`),
+    flags: FLAG_NAMES.map((f) => i(`${d}_${f}_packets`)),
+  };
+}
+const DIR_KEYS = [dirKeys('src2dst'), dirKeys('dst2src')];
+const BIDIR_FLAG_KEYS = FLAG_NAMES.map((f) => STATS_INDEX.get(`bidirectional_${f}_packets`)!);
+
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 export class StatsMeter implements Meter {
@@ -186,6 +226,7 @@ export class StatsMeter implements Meter {
   private flowFirstTs = new Float64Array(0);
   private readonly flowIat = new Welford();
   private subflows = new Float64Array(0);
+  private fragments = new Float64Array(0);
   private activeStart = new Float64Array(0);
   private activeEnd = new Float64Array(0);
   private readonly active = new Welford();
@@ -232,6 +273,7 @@ export class StatsMeter implements Meter {
     this.flowFirstTs = g64(this.flowFirstTs, capacity);
     this.flowIat.resize(capacity);
     this.subflows = g64(this.subflows, capacity);
+    this.fragments = g64(this.fragments, capacity);
     this.activeStart = g64(this.activeStart, capacity);
     this.activeEnd = g64(this.activeEnd, capacity);
     this.active.resize(capacity);
@@ -272,6 +314,7 @@ export class StatsMeter implements Meter {
     this.flowLastTs[slot] = pkt.tsUs;
     this.flowIat.reset(slot);
     this.subflows[slot] = 1;
+    this.fragments[slot] = 0;
     this.activeStart[slot] = pkt.tsUs;
     this.activeEnd[slot] = pkt.tsUs;
     this.active.reset(slot);
@@ -310,6 +353,7 @@ export class StatsMeter implements Meter {
       this.updateBulk(slot, dir, ts, payloadLen);
     }
 
+    if (pkt.fragOffset !== 0 || pkt.moreFragments) this.fragments[slot] = this.fragments[slot]! + 1;
     // Bidirectional timing: flow IAT, subflows, active/idle periods.
     const fi = this.flowLastTs[slot]!;
     const total = this.packets[slot * 2]! + this.packets[slot * 2 + 1]!;
@@ -359,86 +403,94 @@ export class StatsMeter implements Meter {
   }
 
   onExpire(slot: number, row: FlowRow): void {
+    const v = new Float64Array(STATS_COLUMNS.length);
+    this.writeVector(slot, v);
+    (row as { [STATS_VECTOR]?: Float64Array })[STATS_VECTOR] = v;
+  }
+
+  /** All stats columns of a flow, in STATS_COLUMNS order; NaN stands for null. */
+  writeVector(slot: number, v: Float64Array): void {
     const f = slot * 2;
     const b = f + 1;
     const durationUs = this.flowLastTs[slot]! - this.flowFirstTs[slot]!;
     const fwdPk = this.packets[f]!;
     const bwdPk = this.packets[b]!;
     const payloadTotal = this.payloadBytes[f]! + this.payloadBytes[b]!;
-    const perS = (x: number) => (durationUs > 0 ? round((x * 1e6) / durationUs) : null);
-    row.fwd_packets = fwdPk;
-    row.bwd_packets = bwdPk;
-    row.fwd_bytes = this.frameBytes[f];
-    row.bwd_bytes = this.frameBytes[b];
-    row.fwd_payload_bytes = this.payloadBytes[f];
-    row.bwd_payload_bytes = this.payloadBytes[b];
+    const perS = (x: number) => (durationUs > 0 ? round((x * 1e6) / durationUs) : Number.NaN);
+    v[C.fwd_packets!] = fwdPk;
+    v[C.bwd_packets!] = bwdPk;
+    v[C.fwd_bytes!] = this.frameBytes[f]!;
+    v[C.bwd_bytes!] = this.frameBytes[b]!;
+    v[C.fwd_payload_bytes!] = this.payloadBytes[f]!;
+    v[C.bwd_payload_bytes!] = this.payloadBytes[b]!;
     const all = Welford.merged(this.payload, f, b);
-    row.bidirectional_min_payload_bytes = all.min;
-    row.bidirectional_mean_payload_bytes = round(all.mean);
+    v[C.bidirectional_min_payload_bytes!] = all.min;
+    v[C.bidirectional_mean_payload_bytes!] = round(all.mean);
     const allVar = all.n > 1 ? all.m2 / (all.n - 1) : 0;
-    row.bidirectional_stddev_payload_bytes = round(Math.sqrt(allVar));
-    row.bidirectional_variance_payload_bytes = round(allVar);
-    row.bidirectional_max_payload_bytes = all.max;
+    v[C.bidirectional_stddev_payload_bytes!] = round(Math.sqrt(allVar));
+    v[C.bidirectional_variance_payload_bytes!] = round(allVar);
+    v[C.bidirectional_max_payload_bytes!] = all.max;
     const fiat = this.flowIat;
     const hasIat = fiat.n[slot]! > 0;
-    row.bidirectional_min_piat_us = hasIat ? fiat.min[slot] : null;
-    row.bidirectional_mean_piat_us = hasIat ? round(fiat.mean[slot]!) : null;
-    row.bidirectional_stddev_piat_us = round(fiat.std(slot));
-    row.bidirectional_max_piat_us = hasIat ? fiat.max[slot] : null;
-    row.bidirectional_bytes_per_s = perS(payloadTotal);
-    row.bidirectional_packets_per_s = perS(fwdPk + bwdPk);
-    for (let k = 0; k < 8; k++) row[`bidirectional_${FLAG_NAMES[k]}_packets`] = this.flags[f * 8 + k]! + this.flags[b * 8 + k]!;
-    row.down_up_ratio = fwdPk > 0 ? round(bwdPk / fwdPk) : 0;
+    v[C.bidirectional_min_piat_us!] = hasIat ? fiat.min[slot]! : Number.NaN;
+    v[C.bidirectional_mean_piat_us!] = hasIat ? round(fiat.mean[slot]!) : Number.NaN;
+    v[C.bidirectional_stddev_piat_us!] = round(fiat.std(slot));
+    v[C.bidirectional_max_piat_us!] = hasIat ? fiat.max[slot]! : Number.NaN;
+    v[C.bidirectional_bytes_per_s!] = perS(payloadTotal);
+    v[C.bidirectional_packets_per_s!] = perS(fwdPk + bwdPk);
+    for (let k = 0; k < 8; k++) v[BIDIR_FLAG_KEYS[k]!] = this.flags[f * 8 + k]! + this.flags[b * 8 + k]!;
+    v[C.bidirectional_fragment_packets!] = this.fragments[slot]!;
+    v[C.down_up_ratio!] = fwdPk > 0 ? round(bwdPk / fwdPk) : 0;
     const subflows = this.subflows[slot]!;
-    row.subflow_count = subflows;
+    v[C.subflow_count!] = subflows;
     for (let dir = 0; dir < 2; dir++) {
       const i = f + dir;
-      const d = dir === 0 ? 'src2dst' : 'dst2src';
+      const k = DIR_KEYS[dir]!;
       const has = this.packets[i]! > 0;
-      row[`${d}_min_payload_bytes`] = has ? this.payload.min[i] : 0;
-      row[`${d}_mean_payload_bytes`] = round(this.payload.mean[i]!);
-      row[`${d}_stddev_payload_bytes`] = round(this.payload.std(i));
-      row[`${d}_max_payload_bytes`] = has ? this.payload.max[i] : 0;
-      row[`${d}_min_frame_bytes`] = has ? this.frame.min[i] : 0;
-      row[`${d}_mean_frame_bytes`] = round(this.frame.mean[i]!);
-      row[`${d}_max_frame_bytes`] = has ? this.frame.max[i] : 0;
+      v[k.minPayload] = has ? this.payload.min[i]! : 0;
+      v[k.meanPayload] = round(this.payload.mean[i]!);
+      v[k.stddevPayload] = round(this.payload.std(i));
+      v[k.maxPayload] = has ? this.payload.max[i]! : 0;
+      v[k.minFrame] = has ? this.frame.min[i]! : 0;
+      v[k.meanFrame] = round(this.frame.mean[i]!);
+      v[k.maxFrame] = has ? this.frame.max[i]! : 0;
       const iatN = this.iat.n[i]!;
-      row[`${d}_total_piat_us`] = round(this.iat.mean[i]! * iatN);
-      row[`${d}_min_piat_us`] = iatN > 0 ? this.iat.min[i] : null;
-      row[`${d}_mean_piat_us`] = iatN > 0 ? round(this.iat.mean[i]!) : null;
-      row[`${d}_stddev_piat_us`] = round(this.iat.std(i));
-      row[`${d}_max_piat_us`] = iatN > 0 ? this.iat.max[i] : null;
-      row[`${d}_header_bytes`] = this.headerBytes[i];
-      row[`${d}_packets_per_s`] = perS(this.packets[i]!);
-      row[`${d}_data_packets`] = this.dataPackets[i];
-      row[`${d}_init_window_bytes`] = this.initWindow[i];
+      v[k.totalPiat] = round(this.iat.mean[i]! * iatN);
+      v[k.minPiat] = iatN > 0 ? this.iat.min[i]! : Number.NaN;
+      v[k.meanPiat] = iatN > 0 ? round(this.iat.mean[i]!) : Number.NaN;
+      v[k.stddevPiat] = round(this.iat.std(i));
+      v[k.maxPiat] = iatN > 0 ? this.iat.max[i]! : Number.NaN;
+      v[k.header] = this.headerBytes[i]!;
+      v[k.pps] = perS(this.packets[i]!);
+      v[k.data] = this.dataPackets[i]!;
+      v[k.initWin] = this.initWindow[i]!;
       const bc = this.bulkCount[i]!;
-      row[`${d}_bulk_count`] = bc;
-      row[`${d}_bulk_mean_bytes`] = bc > 0 ? round(this.bulkBytes[i]! / bc) : 0;
-      row[`${d}_bulk_mean_packets`] = bc > 0 ? round(this.bulkPackets[i]! / bc) : 0;
+      v[k.bulkCount] = bc;
+      v[k.bulkBytes] = bc > 0 ? round(this.bulkBytes[i]! / bc) : 0;
+      v[k.bulkPackets] = bc > 0 ? round(this.bulkPackets[i]! / bc) : 0;
       const bd = this.bulkDurationUs[i]!;
-      row[`${d}_bulk_rate_bytes_per_s`] = bd > 0 ? round((this.bulkBytes[i]! * 1e6) / bd) : 0;
-      row[`${d}_subflow_mean_packets`] = round(this.packets[i]! / subflows);
-      row[`${d}_subflow_mean_bytes`] = round(this.payloadBytes[i]! / subflows);
-      for (let k = 0; k < 8; k++) row[`${d}_${FLAG_NAMES[k]}_packets`] = this.flags[i * 8 + k];
+      v[k.bulkRate] = bd > 0 ? round((this.bulkBytes[i]! * 1e6) / bd) : 0;
+      v[k.subflowPackets] = round(this.packets[i]! / subflows);
+      v[k.subflowBytes] = round(this.payloadBytes[i]! / subflows);
+      for (let b = 0; b < 8; b++) v[k.flags[b]!] = this.flags[i * 8 + b]!;
     }
     // Close the last active period (CICFlowMeter's endActiveIdleTime).
     const lastActive = this.activeEnd[slot]! - this.activeStart[slot]!;
     const act = this.active;
     if (lastActive > 0) act.add(slot, lastActive);
     const an = act.n[slot]!;
-    row.active_count = an;
-    row.active_min_us = an > 0 ? act.min[slot] : 0;
-    row.active_mean_us = round(act.mean[slot]!);
-    row.active_stddev_us = round(act.std(slot));
-    row.active_max_us = an > 0 ? act.max[slot] : 0;
+    v[C.active_count!] = an;
+    v[C.active_min_us!] = an > 0 ? act.min[slot]! : 0;
+    v[C.active_mean_us!] = round(act.mean[slot]!);
+    v[C.active_stddev_us!] = round(act.std(slot));
+    v[C.active_max_us!] = an > 0 ? act.max[slot]! : 0;
     const idl = this.idle;
     const inn = idl.n[slot]!;
-    row.idle_min_us = inn > 0 ? idl.min[slot] : 0;
-    row.idle_mean_us = round(idl.mean[slot]!);
-    row.idle_stddev_us = round(idl.std(slot));
-    row.idle_max_us = inn > 0 ? idl.max[slot] : 0;
-    row.icmp_type = this.icmpType[slot];
-    row.icmp_code = this.icmpCode[slot];
+    v[C.idle_min_us!] = inn > 0 ? idl.min[slot]! : 0;
+    v[C.idle_mean_us!] = round(idl.mean[slot]!);
+    v[C.idle_stddev_us!] = round(idl.std(slot));
+    v[C.idle_max_us!] = inn > 0 ? idl.max[slot]! : 0;
+    v[C.icmp_type!] = this.icmpType[slot]!;
+    v[C.icmp_code!] = this.icmpCode[slot]!;
   }
 }

@@ -3,6 +3,31 @@
  * in CSV/Parquet. JSONL keeps rows nested, as the meters wrote them.
  */
 import { type ColumnSpec, flatName } from '../features/meter.ts';
+import { statsVector } from '../features/record.ts';
+import { STATS_INDEX } from '../features/stats.ts';
+
+/** A function reading one column of a row; statistics come straight from the row's vector. */
+export type Accessor = (row: Record<string, unknown>) => unknown;
+
+export function columnAccessor(c: ColumnSpec): Accessor {
+  if (c.group) {
+    const g = c.group;
+    const k = c.key;
+    return (row) => {
+      const o = row[g] as Record<string, unknown> | undefined | null;
+      return o == null ? undefined : o[k];
+    };
+  }
+  const i = STATS_INDEX.get(c.key);
+  const k = c.key;
+  if (i === undefined) return (row) => row[k];
+  return (row) => {
+    const v = statsVector(row);
+    if (!v) return row[k];
+    const x = v[i]!;
+    return Number.isNaN(x) ? null : x;
+  };
+}
 
 export function columnValue(row: Record<string, unknown>, c: ColumnSpec): unknown {
   if (!c.group) return row[c.key];

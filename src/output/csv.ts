@@ -5,15 +5,21 @@
  * (OWASP "CSV injection"); numbers are never altered.
  */
 export function csvField(v: unknown): string {
+  if (typeof v === 'number') {
+    // Integers (most columns) take V8's fast small-integer path; NaN/Infinity are never written.
+    if ((v | 0) === v) return `${v}`;
+    return Number.isFinite(v) ? `${v}` : '';
+  }
   if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (Array.isArray(v)) return csvField(v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(';'));
   let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
   if (s.length > 0 && '=+-@\t\r'.includes(s[0]!) && !/^-?\d/.test(s)) s = `'${s}`;
-  if (/[",\r\n]/.test(s)) return `"${s.replace(/"/g, '""')}"`;
+  if (NEEDS_QUOTES.test(s)) return `"${s.replace(/"/g, '""')}"`;
   return s;
 }
+
+const NEEDS_QUOTES = /[",\r\n]/;
 
 export function csvLine(values: readonly unknown[]): string {
   let line = '';

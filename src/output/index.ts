@@ -10,7 +10,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { CIC2017_COLUMNS } from './cic2017.ts';
-import { columnValue, uniqueColumns } from './columns.ts';
+import { columnAccessor, uniqueColumns } from './columns.ts';
 import { csvLine } from './csv.ts';
 import { ParquetRowWriter } from './parquet.ts';
 
@@ -53,33 +53,37 @@ export function formatFromPath(p: string): OutputFormat | undefined {
   return undefined;
 }
 
-/** Buffered writer to a file descriptor: one write syscall per ~1 MiB. */
+/** Buffered writer to a file descriptor: text is encoded straight into one reused 1 MiB buffer. */
 class TextWriter {
-  private chunks: string[] = [];
-  private size = 0;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  private lastFlush = Date.now();
   constructor(private readonly fd: number) {}
   write(s: string): void {
-    this.chunks.push(s);
-    this.size += s.length;
-    if (this.size >= 1 << 20) this.flush();
+    // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
+    if (this.pos + s.length * 3 > this.buf.length) {
+      this.flush();
+      if (s.length * 3 > this.buf.length) {
+        this.writeAll(Buffer.from(s, 'utf8'));
+        return;
+      }
+    }
+    this.pos += this.buf.write(s, this.pos, 'utf8');
   }
-  private lastFlush = Date.now();
   /** Flush when the oldest buffered text is older than `ms`. */
   flushIfStale(ms: number): void {
-    const now = Date.now();
-    if (now - this.lastFlush >= ms) this.flush();
+    if (Date.now() - this.lastFlush >= ms) this.flush();
   }
   flush(): void {
     this.lastFlush = Date.now();
-    if (this.chunks.length === 0) return;
-    const data = this.chunks.join('');
-    this.chunks = [];
-    this.size = 0;
-    let buf = Buffer.from(data, 'utf8');
-    while (buf.length > 0) {
+    if (this.pos === 0) return;
+    this.writeAll(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+  private writeAll(data: Uint8Array): void {
+    while (data.length > 0) {
       try {
-        const n = writeSync(this.fd, buf);
-        buf = buf.subarray(n);
+        data = data.subarray(writeSync(this.fd, data));
       } catch (e) {
         // stdout as a non-blocking pipe can report EAGAIN; retry until the reader catches up.
         if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
@@ -147,6 +151,7 @@ export function openSink(opts: SinkOptions): FlowSink {
   }
 
   const out = new TextWriter(fd);
+  const accessors = columns.map(columnAccessor);
   if (format === 'csv') {
     if (dialect === 'cic2017') out.write(csvLine(CIC2017_COLUMNS.map(([name]) => name)));
     else out.write(csvLine(columns.map(flatName)));
@@ -161,7 +166,7 @@ export function openSink(opts: SinkOptions): FlowSink {
       else if (dialect === 'cic2017') out.write(csvLine(CIC2017_COLUMNS.map(([, get]) => get(row))));
       else {
         const values = new Array(columns.length);
-        for (let i = 0; i < columns.length; i++) values[i] = columnValue(row, columns[i]!);
+        for (let i = 0; i < columns.length; i++) values[i] = accessors[i]!(row);
         out.write(csvLine(values));
       }
       // Streaming to a pipe: emit flows soon after they end rather than holding a megabyte back.

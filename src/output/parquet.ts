@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { type ColumnSpec, flatName } from '../features/meter.ts';
-import { columnValue } from './columns.ts';
+import { type Accessor, columnAccessor } from './columns.ts';
 
 function arrowType(c: ColumnSpec): arrow.DataType {
   switch (c.type) {
@@ -49,10 +49,33 @@ function coerce(c: ColumnSpec, v: unknown): unknown {
   }
 }
 
+/** Numeric columns are buffered in a Float64Array (NaN/undefined → null) and converted once per row group. */
+function numericVector(c: ColumnSpec, buf: Float64Array, len: number): arrow.Data {
+  const validity = new Uint8Array((len + 7) >> 3);
+  let nulls = 0;
+  for (let r = 0; r < len; r++) {
+    if (Number.isNaN(buf[r]!)) nulls++;
+    else validity[r >> 3]! |= 1 << (r & 7);
+  }
+  if (c.type === 'int') {
+    const data = new BigInt64Array(len);
+    for (let r = 0; r < len; r++) {
+      const x = buf[r]!;
+      if (!Number.isNaN(x)) data[r] = BigInt(Math.trunc(x));
+    }
+    return arrow.makeData({ type: new arrow.Int64(), length: len, data, nullBitmap: validity, nullCount: nulls });
+  }
+  return arrow.makeData({ type: new arrow.Float64(), length: len, data: buf.slice(0, len), nullBitmap: validity, nullCount: nulls });
+}
+
 export class ParquetRowWriter {
   private readonly columns: readonly ColumnSpec[];
   private readonly types: arrow.DataType[];
+  private readonly accessors: Accessor[];
+  private readonly numeric: boolean[];
+  private numbers: Float64Array[];
   private buffers: unknown[][];
+  private length = 0;
   private readonly schema: arrow.Schema;
   private readonly writerProps: pq.WriterProperties;
   private controller!: ReadableStreamDefaultController<pq.RecordBatch>;
@@ -65,16 +88,20 @@ export class ParquetRowWriter {
   ) {
     this.columns = columns;
     this.types = columns.map(arrowType);
+    this.accessors = columns.map(columnAccessor);
+    this.numeric = columns.map((c) => c.type === 'int' || c.type === 'float');
+    this.numbers = columns.map((_, i) => new Float64Array(this.numeric[i] ? rowGroupSize : 0));
     this.schema = new arrow.Schema(columns.map((c, i) => new arrow.Field(flatName(c), this.types[i]!, true)));
     this.buffers = columns.map(() => []);
-    this.writerProps = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
+    const writerProps = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
+    this.writerProps = writerProps;
     const batches = new ReadableStream<pq.RecordBatch>({
       start: (controller) => {
         this.controller = controller;
       },
     });
     this.done = (async () => {
-      const bytes = await pq.transformParquetStream(batches, this.writerProps);
+      const bytes = await pq.transformParquetStream(batches, writerProps);
       const reader = bytes.getReader();
       for (;;) {
         const { value, done } = await reader.read();
@@ -89,27 +116,32 @@ export class ParquetRowWriter {
 
   add(row: Record<string, unknown>): void {
     const cols = this.columns;
-    for (let i = 0; i < cols.length; i++) this.buffers[i]!.push(coerce(cols[i]!, columnValue(row, cols[i]!)));
-    if (this.buffers[0] && this.buffers[0].length >= this.rowGroupSize) this.emit();
+    const r = this.length++;
+    for (let i = 0; i < cols.length; i++) {
+      const v = this.accessors[i]!(row);
+      if (this.numeric[i]) this.numbers[i]![r] = typeof v === 'number' ? v : typeof v === 'boolean' ? +v : Number.NaN;
+      else this.buffers[i]!.push(coerce(cols[i]!, v));
+    }
+    if (this.length >= this.rowGroupSize) this.emit();
   }
 
   private emit(): void {
-    const len = this.buffers[0]?.length ?? 0;
-    if (len === 0 && this.columns.length > 0) return;
-    const children = this.columns.map((_, i) => arrow.vectorFromArray(this.buffers[i]!, this.types[i]!).data[0]!);
+    const len = this.length;
+    if (len === 0) return;
+    const children = this.columns.map((c, i) =>
+      this.numeric[i] ? numericVector(c, this.numbers[i]!, len) : arrow.vectorFromArray(this.buffers[i]!, this.types[i]!).data[0]!,
+    );
     const struct = arrow.makeData({ type: new arrow.Struct(this.schema.fields), length: len, children, nullCount: 0 });
     const batch = new arrow.RecordBatch(this.schema, struct);
     const ipc = arrow.tableToIPC(new arrow.Table(batch), 'stream');
     const table = pq.Table.fromIPCStream(ipc);
     for (const b of table.recordBatches()) this.controller.enqueue(b);
     this.buffers = this.columns.map(() => []);
+    this.length = 0;
   }
 
   async finish(): Promise<void> {
     this.emit();
-    if ((this.buffers[0]?.length ?? 0) === 0 && this.controller.desiredSize !== null) {
-      // An empty output still gets a valid file with the schema.
-    }
     this.controller.close();
     await this.done;
   }
