@@ -32,7 +32,8 @@ export async function listInputs(paths: string[]): Promise<string[]> {
       st = await stat(p);
     } catch (e) {
       const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : '';
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new CaptureError('not_found', p, 0, `${p}: no such file or directory`);
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new CaptureError('not_found', p, 0, `${p}: no such file or directory`);
       throw new CaptureError('unreadable', p, 0, `${p}: cannot read (${code})`);
     }
     if (st.isDirectory()) await walk(p, out, seenDirs);

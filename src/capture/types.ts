@@ -8,6 +8,7 @@
  * after the call returns: a consumer that needs bytes later must copy them. `capLen <= wireLen` always holds
  * (a record claiming a wire length below its captured length is delivered with wireLen = capLen, see
  * `capture_wirelen_below_caplen`). `tsUs` is integral microseconds since the Unix epoch (rounded down).
+ * An exception thrown by the callback aborts the read and propagates unchanged.
  */
 export type PacketCallback = (
   buf: Uint8Array,
@@ -80,6 +81,8 @@ export const DROP_CODES = [
   'capture_bad_block',
   /** pcapng packet on an interface id with no Interface Description Block in the section. */
   'capture_unknown_interface',
+  /** pcapng packet block inside a section whose SHB major version is not 1 (the section is not parsed). */
+  'capture_unsupported_section',
 ] as const;
 
 /** Warning codes (a superset of DROP_CODES). */

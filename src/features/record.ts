@@ -12,7 +12,7 @@ export class FlowRecord {
   declare [STATS_VECTOR]?: Float64Array;
 
   constructor(identity: Record<string, unknown>) {
-    Object.assign(this, identity);
+    for (const k in identity) this[k] = identity[k];
   }
 
   toJSON(): Record<string, unknown> {

@@ -416,7 +416,8 @@ export class StatsMeter implements Meter {
     const fwdPk = this.packets[f]!;
     const bwdPk = this.packets[b]!;
     const payloadTotal = this.payloadBytes[f]! + this.payloadBytes[b]!;
-    const perS = (x: number) => (durationUs > 0 ? round((x * 1e6) / durationUs) : Number.NaN);
+    // Rates per second; NaN (null) for a zero-duration flow instead of CICFlowMeter's Infinity/NaN.
+    const perUs = durationUs > 0 ? 1e6 / durationUs : Number.NaN;
     v[C.fwd_packets!] = fwdPk;
     v[C.bwd_packets!] = bwdPk;
     v[C.fwd_bytes!] = this.frameBytes[f]!;
@@ -436,8 +437,8 @@ export class StatsMeter implements Meter {
     v[C.bidirectional_mean_piat_us!] = hasIat ? round(fiat.mean[slot]!) : Number.NaN;
     v[C.bidirectional_stddev_piat_us!] = round(fiat.std(slot));
     v[C.bidirectional_max_piat_us!] = hasIat ? fiat.max[slot]! : Number.NaN;
-    v[C.bidirectional_bytes_per_s!] = perS(payloadTotal);
-    v[C.bidirectional_packets_per_s!] = perS(fwdPk + bwdPk);
+    v[C.bidirectional_bytes_per_s!] = round((payloadTotal) * perUs);
+    v[C.bidirectional_packets_per_s!] = round((fwdPk + bwdPk) * perUs);
     for (let k = 0; k < 8; k++) v[BIDIR_FLAG_KEYS[k]!] = this.flags[f * 8 + k]! + this.flags[b * 8 + k]!;
     v[C.bidirectional_fragment_packets!] = this.fragments[slot]!;
     v[C.down_up_ratio!] = fwdPk > 0 ? round(bwdPk / fwdPk) : 0;
@@ -461,7 +462,7 @@ export class StatsMeter implements Meter {
       v[k.stddevPiat] = round(this.iat.std(i));
       v[k.maxPiat] = iatN > 0 ? this.iat.max[i]! : Number.NaN;
       v[k.header] = this.headerBytes[i]!;
-      v[k.pps] = perS(this.packets[i]!);
+      v[k.pps] = round((this.packets[i]!) * perUs);
       v[k.data] = this.dataPackets[i]!;
       v[k.initWin] = this.initWindow[i]!;
       const bc = this.bulkCount[i]!;
