@@ -7,7 +7,11 @@ import { Command, CommanderError } from 'commander';
 import { CaptureError } from '../capture/index.ts';
 import { OutputError } from '../output/index.ts';
 import { EXIT_USAGE, paint, UserError } from './common.ts';
+import { register as registerClassify } from './classify.ts';
+import { register as registerEvaluate } from './evaluate.ts';
 import { register as registerExtract } from './extract.ts';
+import { register as registerReport } from './report.ts';
+import { register as registerTrain } from './train.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,13 +25,20 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerExtract(program);
+  registerTrain(program);
+  registerEvaluate(program);
+  registerClassify(program);
+  registerReport(program);
   for (const c of program.commands) c.exitOverride().showHelpAfterError('(add --help for usage)');
   program.addHelpText(
     'after',
     `
 Examples:
   $ flowsieve extract capture.pcap -o flows.parquet
-  $ tcpdump -i eth0 -w - | flowsieve extract - -o -`,
+  $ tcpdump -i eth0 -w - | flowsieve extract - -o -
+  $ flowsieve train flows_cic/*.csv -o model.json --cv 5
+  $ flowsieve classify capture.pcap -o scored.jsonl --min-score 0.5
+  $ flowsieve report scored.jsonl -o report.html`,
   );
   return program;
 }
