@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { defaultMeters } from '../src/features/index.ts';
-import { flatName } from '../src/features/meter.ts';
+import { type ColumnSpec, flatName } from '../src/features/meter.ts';
 import { IDENTITY_COLUMNS, SOURCE_FILE_COLUMN } from '../src/pipeline.ts';
 
 export function featuresMarkdown(): string {
@@ -22,7 +22,7 @@ export function featuresMarkdown(): string {
     '[flows.md](flows.md); the CIC-IDS2017 dialect mapping is in `src/output/cic2017.ts`.',
     '',
   ];
-  const section = (title: string, cols: { key: string; group?: string; type: string; unit: string; doc: string }[]) => {
+  const section = (title: string, cols: readonly ColumnSpec[]) => {
     out.push(`## ${title}`, '', '| column | type | unit | definition |', '|---|---|---|---|');
     for (const c of cols) out.push(`| \`${flatName(c)}\` | ${c.type} | ${c.unit || ''} | ${c.doc.replace(/\|/g, '\\|')} |`);
     out.push('');

@@ -47,7 +47,7 @@ class TcpSession {
   ) {
     this.t = startUs;
   }
-  private emit(fromClient: boolean, flags: string, payload = new Uint8Array(0)) {
+  private emit(fromClient: boolean, flags: string, payload: Uint8Array = new Uint8Array(0)) {
     const f = fromClient
       ? tcpFrame({ src: this.client, dst: this.server, sport: this.cport, dport: this.sport, seq: this.cseq, ack: flags === 'S' ? 0 : this.sseq, flags, payload, win: 64240 })
       : tcpFrame({ src: this.server, dst: this.client, sport: this.sport, dport: this.cport, seq: this.sseq, ack: this.cseq, flags, payload, win: 65160 });
@@ -66,7 +66,7 @@ class TcpSession {
   send(fromClient: boolean, data: Uint8Array): this {
     this.t += randInt(50, 400);
     for (let o = 0; o < data.length; o += MSS) {
-      this.emit(fromClient, o + MSS >= data.length ? 'PA' : 'A', data.subarray(o, o + MSS));
+      this.emit(fromClient, o + MSS >= data.length ? 'PA' : 'A', data.slice(o, o + MSS));
       this.t += randInt(5, 60);
     }
     this.t += this.rttUs / 2;
@@ -86,7 +86,7 @@ class TcpSession {
 }
 
 // ---- DNS (RFC 1035 §4.1): one question, A answers.
-const dnsName = (n: string) => cat(...n.split('.').map((l) => cat(Uint8Array.of(l.length), Buffer.from(l))), Uint8Array.of(0));
+const dnsName = (n: string) => cat(...n.split('.').map((l) => cat(Uint8Array.of(l.length), new Uint8Array(Buffer.from(l)))), Uint8Array.of(0));
 function dns(id: number, qname: string, answers: string[] | null, nx = false): Uint8Array {
   const flags = answers || nx ? 0x8180 | (nx ? 3 : 0) : 0x0100;
   const header = Uint8Array.of(id >> 8, id & 255, flags >> 8, flags & 255, 0, 1, 0, answers?.length ?? 0, 0, 0, 0, 0);

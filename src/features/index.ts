@@ -1,8 +1,16 @@
 /**
  * The meters flowsieve runs by default, and the full column list they produce (identity columns first).
  */
+import { BytesMeter } from './bytes.ts';
+import { DnsMeter } from './dns.ts';
+import { HttpMeter } from './http.ts';
+import { MarkovMeter } from './markov.ts';
 import { type ColumnSpec, type Meter } from './meter.ts';
+import { QuicMeter } from './quic.ts';
+import { SpltMeter } from './splt.ts';
+import { SshMeter } from './ssh.ts';
 import { StatsMeter } from './stats.ts';
+import { TlsMeter } from './tls.ts';
 
 export interface FeatureOptions {
   /** Packets recorded per flow in the SPLT sequences. */
@@ -11,8 +19,19 @@ export interface FeatureOptions {
   markov?: boolean;
 }
 
-export function defaultMeters(_opts: FeatureOptions = {}): Meter[] {
-  return [new StatsMeter()];
+export function defaultMeters(opts: FeatureOptions = {}): Meter[] {
+  const meters: Meter[] = [
+    new StatsMeter(),
+    new SpltMeter(opts.spltLength ? { maxPackets: opts.spltLength } : {}),
+    new BytesMeter(),
+    new TlsMeter(),
+    new QuicMeter(),
+    new DnsMeter(),
+    new HttpMeter(),
+    new SshMeter(),
+  ];
+  if (opts.markov) meters.push(new MarkovMeter());
+  return meters;
 }
 
 export function meterColumns(meters: readonly Meter[]): ColumnSpec[] {
