@@ -38,6 +38,8 @@ export interface ExtractStats {
   bytes_read: number;
   files: { file: string; format: string; compression: string; packets: number; link_types: string[] }[];
   warnings: number;
+  /** Malformed application data seen by the meters, by anomaly code (the packets still count in their flows). */
+  anomalies: Record<string, number>;
   /** Inputs that could not be read at all (not a capture, unreadable). */
   file_errors: { file: string; code: string; offset: number; message: string }[];
   first_seen_us: number | null;
@@ -113,6 +115,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
     files: [],
     warnings: 0,
     file_errors: [],
+    anomalies: {},
     first_seen_us: null,
     last_seen_us: null,
     elapsed_s: 0,
@@ -185,6 +188,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
   for (let fi = 0; fi < files.length; fi++) {
     const file = files[fi]!;
     currentFile = file;
+    for (const m of meters) m.onInputStart?.(file);
     table = new FlowTable(opts.flow ?? {}, listener);
     const onPacket = (buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number, linkType: number) => {
       stats.packets_read++;
@@ -235,6 +239,10 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
       packets: summary.packetsDelivered + Object.values(summary.dropped).reduce((a, b) => a + b, 0),
       link_types: summary.linkTypes.map((l) => `${linkTypeName(l)}(${l})`),
     });
+  }
+  for (const m of meters) {
+    if (!m.anomalies) continue;
+    for (const [code, n] of m.anomalies) stats.anomalies[code] = (stats.anomalies[code] ?? 0) + n;
   }
   stats.elapsed_s = (performance.now() - started) / 1000;
   return stats;

