@@ -12,10 +12,27 @@ const steps: string[][] = [
   ['node', 'bin/flowsieve.js', 'extract', 'demo/sample.pcap', '-o', 'demo/flows.csv', '--quiet'],
 ];
 if (existsSync('src/cli/classify.ts')) {
-  steps.push(['node', 'bin/flowsieve.js', 'classify', 'demo/sample.pcap', '-o', 'demo/classified.jsonl', '--top', '10']);
+  steps.push([
+    'node',
+    'bin/flowsieve.js',
+    'classify',
+    'demo/sample.pcap',
+    '-o',
+    'demo/classified.jsonl',
+    '--top',
+    '10',
+  ]);
 }
 if (existsSync('src/cli/report.ts')) {
-  steps.push(['node', 'bin/flowsieve.js', 'report', 'demo/classified.jsonl', 'demo/stats.json', '-o', 'demo/report.html']);
+  steps.push([
+    'node',
+    'bin/flowsieve.js',
+    'report',
+    'demo/classified.jsonl',
+    'demo/stats.json',
+    '-o',
+    'demo/report.html',
+  ]);
 }
 
 mkdirSync('demo', { recursive: true });
@@ -27,4 +44,6 @@ for (const step of steps) {
     process.exit(r.status ?? 1);
   }
 }
-process.stderr.write('\nDone: open demo/report.html in a browser; the flows are in demo/flows.parquet and demo/flows.csv.\n');
+process.stderr.write(
+  '\nDone: open demo/report.html in a browser; the flows are in demo/flows.parquet and demo/flows.csv.\n',
+);

@@ -24,7 +24,8 @@ export function featuresMarkdown(): string {
   ];
   const section = (title: string, cols: readonly ColumnSpec[]) => {
     out.push(`## ${title}`, '', '| column | type | unit | definition |', '|---|---|---|---|');
-    for (const c of cols) out.push(`| \`${flatName(c)}\` | ${c.type} | ${c.unit || ''} | ${c.doc.replace(/\|/g, '\\|')} |`);
+    for (const c of cols)
+      out.push(`| \`${flatName(c)}\` | ${c.type} | ${c.unit || ''} | ${c.doc.replace(/\|/g, '\\|')} |`);
     out.push('');
   };
   section('identity', [...IDENTITY_COLUMNS, SOURCE_FILE_COLUMN]);

@@ -10,7 +10,13 @@ import { defaultMeters, type FeatureOptions, meterColumns } from './features/ind
 import type { ColumnSpec, FlowRow } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
 import { type Dialect, type FlowSink, type OutputFormat, openSink } from './output/index.ts';
-import { type ExtractOptions, type ExtractStats, IDENTITY_COLUMNS, runExtract, SOURCE_FILE_COLUMN } from './pipeline.ts';
+import {
+  type ExtractOptions,
+  type ExtractStats,
+  IDENTITY_COLUMNS,
+  runExtract,
+  SOURCE_FILE_COLUMN,
+} from './pipeline.ts';
 
 export interface ExtractRequest {
   inputs: string[];
@@ -28,7 +34,11 @@ export interface ExtractRequest {
 
 /** Every column of a flow record in the default dialect, in output order. */
 export function flowColumns(features: FeatureOptions = {}, withSourceFile = false): ColumnSpec[] {
-  return [...IDENTITY_COLUMNS, ...(withSourceFile ? [SOURCE_FILE_COLUMN] : []), ...meterColumns(defaultMeters(features))];
+  return [
+    ...IDENTITY_COLUMNS,
+    ...(withSourceFile ? [SOURCE_FILE_COLUMN] : []),
+    ...meterColumns(defaultMeters(features)),
+  ];
 }
 
 export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStats; rows: number }> {

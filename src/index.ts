@@ -1,4 +1,4 @@
 /** flowsieve's library API: the functions the CLI commands are built on. */
-export { extract, type ExtractRequest, flowColumns } from './api.ts';
+export { type ExtractRequest, extract, flowColumns } from './api.ts';
 export type { ColumnSpec, FlowRow, Meter } from './features/meter.ts';
 export type { ExtractStats } from './pipeline.ts';

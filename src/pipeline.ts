@@ -6,9 +6,9 @@
  * Rows are handed to `onFlow` as flows end, so a stream on stdin yields records while it runs.
  */
 import { CaptureError, type CaptureSummary, type CaptureWarning, listInputs, readCapture } from './capture/index.ts';
-import { DECODE_STATUSES, decodeFrame, linkTypeName } from './decode/index.ts';
+import { decodeFrame, linkTypeName } from './decode/index.ts';
 import { PacketView, TUNNEL_NAMES } from './decode/packet.ts';
-import { type ColumnSpec, type FlowRow, type Meter } from './features/meter.ts';
+import type { ColumnSpec, FlowRow, Meter } from './features/meter.ts';
 import { FlowRecord } from './features/record.ts';
 import { formatAddress } from './flow/key.ts';
 import { END_REASON_NAMES, type FlowListener, FlowTable, type FlowTableOptions } from './flow/table.ts';
@@ -23,7 +23,14 @@ export interface ExtractOptions {
   onFlow: (row: FlowRow) => void;
   onWarning?: (w: CaptureWarning) => void;
   /** Progress per input: bytes consumed of this file, its size when known, packets so far overall. */
-  onProgress?: (p: { file: string; fileIndex: number; files: number; bytesRead: number; totalBytes: number | undefined; packets: number }) => void;
+  onProgress?: (p: {
+    file: string;
+    fileIndex: number;
+    files: number;
+    bytesRead: number;
+    totalBytes: number | undefined;
+    packets: number;
+  }) => void;
   /** Add `source_file` to every row (default: when several inputs are read). */
   sourceFileColumn?: boolean;
 }
@@ -48,19 +55,54 @@ export interface ExtractStats {
 }
 
 export const IDENTITY_COLUMNS: readonly ColumnSpec[] = [
-  { key: 'flow_id', type: 'int', unit: '', doc: 'Sequence number of the flow in this run, in order of first packet (per input file).' },
-  { key: 'src_ip', type: 'string', unit: '', doc: 'Address of src, the sender of the first packet (or the local endpoint with --local-net).' },
+  {
+    key: 'flow_id',
+    type: 'int',
+    unit: '',
+    doc: 'Sequence number of the flow in this run, in order of first packet (per input file).',
+  },
+  {
+    key: 'src_ip',
+    type: 'string',
+    unit: '',
+    doc: 'Address of src, the sender of the first packet (or the local endpoint with --local-net).',
+  },
   { key: 'src_port', type: 'int', unit: '', doc: 'TCP/UDP/SCTP port of src; 0 for other protocols.' },
   { key: 'dst_ip', type: 'string', unit: '', doc: 'Address of dst, the other endpoint.' },
   { key: 'dst_port', type: 'int', unit: '', doc: 'TCP/UDP/SCTP port of dst; 0 for other protocols.' },
-  { key: 'protocol', type: 'int', unit: '', doc: 'IANA protocol number of the transport (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...).' },
+  {
+    key: 'protocol',
+    type: 'int',
+    unit: '',
+    doc: 'IANA protocol number of the transport (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, ...).',
+  },
   { key: 'ip_version', type: 'int', unit: '', doc: '4 or 6 (innermost IP header when tunnelled).' },
-  { key: 'first_seen_us', type: 'int', unit: 'us', doc: 'Timestamp of the first packet, microseconds since the Unix epoch.' },
-  { key: 'last_seen_us', type: 'int', unit: 'us', doc: 'Timestamp of the last packet, microseconds since the Unix epoch.' },
+  {
+    key: 'first_seen_us',
+    type: 'int',
+    unit: 'us',
+    doc: 'Timestamp of the first packet, microseconds since the Unix epoch.',
+  },
+  {
+    key: 'last_seen_us',
+    type: 'int',
+    unit: 'us',
+    doc: 'Timestamp of the last packet, microseconds since the Unix epoch.',
+  },
   { key: 'duration_us', type: 'int', unit: 'us', doc: 'last_seen_us − first_seen_us.' },
   { key: 'vlan_id', type: 'int', unit: '', doc: 'Outermost 802.1Q VLAN id; 0 when untagged. Part of the flow key.' },
-  { key: 'tunnel', type: 'string', unit: '', doc: "Outermost tunnel the flow was carried in (gre, vxlan, gtpu, ipip, ...); '' when none." },
-  { key: 'end_reason', type: 'string', unit: '', doc: 'Why the flow ended: idle, active, fin, rst, evicted or end_of_capture.' },
+  {
+    key: 'tunnel',
+    type: 'string',
+    unit: '',
+    doc: "Outermost tunnel the flow was carried in (gre, vxlan, gtpu, ipip, ...); '' when none.",
+  },
+  {
+    key: 'end_reason',
+    type: 'string',
+    unit: '',
+    doc: 'Why the flow ended: idle, active, fin, rst, evicted or end_of_capture.',
+  },
 ];
 
 export const SOURCE_FILE_COLUMN: ColumnSpec = {
@@ -95,21 +137,13 @@ class FragmentPorts {
   }
 }
 
-/** Run the pipeline over the inputs. Throws CaptureError only for file-level failures of a single input. */
-export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
-  const started = performance.now();
-  const files = await listInputs(opts.inputs);
-  const withSource = opts.sourceFileColumn ?? files.length > 1;
-  const meters = opts.meters;
-  const view = new PacketView();
-  const dropped: Record<string, number> = {};
-  const byReason: Record<string, number> = {};
-  const stats: ExtractStats = {
+function emptyStats(): ExtractStats {
+  return {
     packets_read: 0,
     packets_in_flows: 0,
-    dropped,
+    dropped: {},
     flows: 0,
-    flows_by_end_reason: byReason,
+    flows_by_end_reason: {},
     evictions: 0,
     bytes_read: 0,
     files: [],
@@ -120,103 +154,168 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
     last_seen_us: null,
     elapsed_s: 0,
   };
-  const count = (name: string) => {
-    dropped[name] = (dropped[name] ?? 0) + 1;
-  };
-  const statusNames = new Map<string, Map<number, string>>();
-  const namedStatus = (status: string, linkType: number): string => {
-    if (status !== 'unsupported_link_type') return status;
-    let m = statusNames.get(status);
-    if (!m) statusNames.set(status, (m = new Map()));
-    let name = m.get(linkType);
-    if (name === undefined) m.set(linkType, (name = `${status}_${linkTypeName(linkType)}_${linkType}`));
-    return name;
-  };
-  void DECODE_STATUSES;
+}
 
-  let currentFile = '';
-  let table: FlowTable;
-  let tunnels = new Uint8Array(0);
-  const listener: FlowListener = {
-    onResize(capacity) {
-      const t = new Uint8Array(capacity);
-      t.set(tunnels.subarray(0, Math.min(capacity, tunnels.length)));
-      tunnels = t;
-      for (const m of meters) m.resize(capacity);
-    },
-    onFlowStart(slot, pkt) {
-      tunnels[slot] = pkt.tunnel;
-      for (const m of meters) m.onInit(slot, pkt);
-    },
-    onFlowPacket(slot, pkt, dir) {
-      for (let i = 0; i < meters.length; i++) meters[i]!.onUpdate(slot, pkt, dir);
-    },
-    onFlowEnd(slot, reason) {
-      const t = table;
-      const first = t.firstSeenUs[slot]!;
-      const last = t.lastSeenUs[slot]!;
-      const version = t.ipVersionOf(slot);
-      const proto = t.protocolOf(slot);
-      const hasPorts = proto === 6 || proto === 17 || proto === 132;
-      const endReason = END_REASON_NAMES[reason] ?? 'end_of_capture';
-      const row: FlowRow = new FlowRecord({
-        flow_id: t.flowSeq[slot],
-        src_ip: formatAddress(version, t.keys, t.endpointBase(slot, true)),
-        src_port: hasPorts ? t.endpointPort(slot, true) : 0,
-        dst_ip: formatAddress(version, t.keys, t.endpointBase(slot, false)),
-        dst_port: hasPorts ? t.endpointPort(slot, false) : 0,
-        protocol: proto,
-        ip_version: version,
-        first_seen_us: first,
-        last_seen_us: last,
-        duration_us: last - first,
-        vlan_id: t.vlanOf(slot),
-        tunnel: TUNNEL_NAMES[tunnels[slot]!] ?? '',
-        end_reason: endReason,
-      });
-      if (withSource) row.source_file = currentFile;
-      for (const m of meters) m.onExpire(slot, row);
-      stats.flows++;
-      byReason[endReason] = (byReason[endReason] ?? 0) + 1;
-      if (stats.first_seen_us === null || first < stats.first_seen_us) stats.first_seen_us = first;
-      if (stats.last_seen_us === null || last > stats.last_seen_us) stats.last_seen_us = last;
-      opts.onFlow(row);
-    },
-  };
-  const fragments = new FragmentPorts();
+/**
+ * decode → flow table → meters → rows, driven one packet at a time. `runExtract` feeds it from capture files;
+ * a parallel worker can feed it packets it was handed. Per input file: `startFile`, `packet`..., `endFile`.
+ */
+export class FlowPipeline {
+  readonly stats: ExtractStats = emptyStats();
+  private readonly view = new PacketView();
+  private readonly meters: Meter[];
+  private readonly fragments = new FragmentPorts();
+  private readonly statusNames = new Map<number, string>();
+  private table: FlowTable | null = null;
+  private tunnels = new Uint8Array(0);
+  private currentFile = '';
+  private readonly listener: FlowListener;
+  /** Bound packet handler, shaped like the capture layer's PacketCallback. */
+  readonly packet: (
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linkType: number,
+  ) => void;
 
-  for (let fi = 0; fi < files.length; fi++) {
-    const file = files[fi]!;
-    currentFile = file;
-    for (const m of meters) m.onInputStart?.(file);
-    table = new FlowTable(opts.flow ?? {}, listener);
-    const onPacket = (buf: Uint8Array, offset: number, capLen: number, wireLen: number, tsUs: number, linkType: number) => {
+  constructor(
+    private readonly opts: Pick<ExtractOptions, 'flow' | 'meters' | 'onFlow'> & { sourceFileColumn: boolean },
+  ) {
+    this.meters = opts.meters;
+    const meters = this.meters;
+    const stats = this.stats;
+    this.listener = {
+      onResize: (capacity) => {
+        const t = new Uint8Array(capacity);
+        t.set(this.tunnels.subarray(0, Math.min(capacity, this.tunnels.length)));
+        this.tunnels = t;
+        for (const m of meters) m.resize(capacity);
+      },
+      onFlowStart: (slot, pkt) => {
+        this.tunnels[slot] = pkt.tunnel;
+        for (const m of meters) m.onInit(slot, pkt);
+      },
+      onFlowPacket: (slot, pkt, dir) => {
+        for (let i = 0; i < meters.length; i++) meters[i]!.onUpdate(slot, pkt, dir);
+      },
+      onFlowEnd: (slot, reason) => this.flowEnd(slot, reason),
+    };
+    const view = this.view;
+    this.packet = (buf, offset, capLen, wireLen, tsUs, linkType) => {
       stats.packets_read++;
       const status = decodeFrame(view, buf, offset, capLen, wireLen, tsUs, linkType);
       if (status !== 'ok') {
-        count(namedStatus(status, linkType));
+        this.count(status === 'unsupported_link_type' ? this.linkStatus(linkType) : status);
         return;
       }
       if (view.fragOffset > 0) {
-        if (!fragments.recall(view)) {
-          count('ip_fragment_without_first');
+        if (!this.fragments.recall(view)) {
+          this.count('ip_fragment_without_first');
           return;
         }
-      } else if (view.moreFragments) fragments.remember(view);
+      } else if (view.moreFragments) this.fragments.remember(view);
       stats.packets_in_flows++;
-      table.add(view);
+      this.table!.add(view);
     };
+  }
+
+  private count(name: string): void {
+    this.stats.dropped[name] = (this.stats.dropped[name] ?? 0) + 1;
+  }
+
+  private linkStatus(linkType: number): string {
+    let name = this.statusNames.get(linkType);
+    if (name === undefined)
+      this.statusNames.set(linkType, (name = `unsupported_link_type_${linkTypeName(linkType)}_${linkType}`));
+    return name;
+  }
+
+  private flowEnd(slot: number, reason: number): void {
+    const t = this.table!;
+    const stats = this.stats;
+    const first = t.firstSeenUs[slot]!;
+    const last = t.lastSeenUs[slot]!;
+    const version = t.ipVersionOf(slot);
+    const proto = t.protocolOf(slot);
+    const hasPorts = proto === 6 || proto === 17 || proto === 132;
+    const endReason = END_REASON_NAMES[reason] ?? 'end_of_capture';
+    const row: FlowRow = new FlowRecord({
+      flow_id: t.flowSeq[slot],
+      src_ip: formatAddress(version, t.keys, t.endpointBase(slot, true)),
+      src_port: hasPorts ? t.endpointPort(slot, true) : 0,
+      dst_ip: formatAddress(version, t.keys, t.endpointBase(slot, false)),
+      dst_port: hasPorts ? t.endpointPort(slot, false) : 0,
+      protocol: proto,
+      ip_version: version,
+      first_seen_us: first,
+      last_seen_us: last,
+      duration_us: last - first,
+      vlan_id: t.vlanOf(slot),
+      tunnel: TUNNEL_NAMES[this.tunnels[slot]!] ?? '',
+      end_reason: endReason,
+    });
+    if (this.opts.sourceFileColumn) row.source_file = this.currentFile;
+    for (const m of this.meters) m.onExpire(slot, row);
+    stats.flows++;
+    stats.flows_by_end_reason[endReason] = (stats.flows_by_end_reason[endReason] ?? 0) + 1;
+    if (stats.first_seen_us === null || first < stats.first_seen_us) stats.first_seen_us = first;
+    if (stats.last_seen_us === null || last > stats.last_seen_us) stats.last_seen_us = last;
+    this.opts.onFlow(row);
+  }
+
+  startFile(file: string): void {
+    this.currentFile = file;
+    for (const m of this.meters) m.onInputStart?.(file);
+    this.table = new FlowTable(this.opts.flow ?? {}, this.listener);
+  }
+
+  /** End every live flow of the current file. */
+  endFile(): void {
+    if (!this.table) return;
+    this.table.flush();
+    this.stats.evictions += this.table.evictions;
+    this.table = null;
+  }
+
+  /** Merge the meters' anomaly counters into the stats (call once, at the end). */
+  finish(): ExtractStats {
+    for (const m of this.meters) {
+      if (!m.anomalies) continue;
+      for (const [code, n] of m.anomalies) this.stats.anomalies[code] = (this.stats.anomalies[code] ?? 0) + n;
+    }
+    return this.stats;
+  }
+}
+
+/** Run the pipeline over the inputs. A file that is not a capture is recorded in file_errors; the rest are read. */
+export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
+  const started = performance.now();
+  const files = await listInputs(opts.inputs);
+  const pipeline = new FlowPipeline({ ...opts, sourceFileColumn: opts.sourceFileColumn ?? files.length > 1 });
+  const stats = pipeline.stats;
+  for (let fi = 0; fi < files.length; fi++) {
+    const file = files[fi]!;
+    pipeline.startFile(file);
     let summary: CaptureSummary;
     try {
       // A file that is not a capture at all fails alone; the other inputs are still read.
-      summary = await readCapture(file, onPacket, {
+      summary = await readCapture(file, pipeline.packet, {
         onWarning: (w) => {
           stats.warnings++;
           opts.onWarning?.(w);
         },
         onProgress: opts.onProgress
           ? (bytesRead, totalBytes) =>
-              opts.onProgress!({ file, fileIndex: fi, files: files.length, bytesRead, totalBytes, packets: stats.packets_read })
+              opts.onProgress!({
+                file,
+                fileIndex: fi,
+                files: files.length,
+                bytesRead,
+                totalBytes,
+                packets: stats.packets_read,
+              })
           : undefined,
       });
     } catch (e) {
@@ -224,11 +323,10 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
       stats.file_errors.push({ file, code: e.code, offset: e.offset, message: e.message });
       continue;
     } finally {
-      table.flush();
-      stats.evictions += table.evictions;
+      pipeline.endFile();
     }
     for (const [name, n] of Object.entries(summary.dropped)) {
-      dropped[name] = (dropped[name] ?? 0) + n;
+      stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
       stats.packets_read += n;
     }
     stats.bytes_read += summary.bytesRead;
@@ -240,10 +338,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
       link_types: summary.linkTypes.map((l) => `${linkTypeName(l)}(${l})`),
     });
   }
-  for (const m of meters) {
-    if (!m.anomalies) continue;
-    for (const [code, n] of m.anomalies) stats.anomalies[code] = (stats.anomalies[code] ?? 0) + n;
-  }
+  pipeline.finish();
   stats.elapsed_s = (performance.now() - started) / 1000;
   return stats;
 }

@@ -52,7 +52,12 @@ function oid(dotted: string): Uint8Array {
 const integer = (b: Uint8Array) => tlv(0x02, b[0]! & 0x80 ? cat(u8(0), b) : b);
 function utcTime(d: Date): Uint8Array {
   const p = (n: number) => String(n).padStart(2, '0');
-  return tlv(0x17, ascii(`${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`));
+  return tlv(
+    0x17,
+    ascii(
+      `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`,
+    ),
+  );
 }
 
 export interface Name {
@@ -113,7 +118,8 @@ export function certificate(s: CertSpec): Uint8Array {
 }
 
 // ---- TLS records and handshakes
-export const record = (type: number, body: Uint8Array, version = 0x0303) => cat(u8(type), u16(version), u16(body.length), body);
+export const record = (type: number, body: Uint8Array, version = 0x0303) =>
+  cat(u8(type), u16(version), u16(body.length), body);
 const handshake = (type: number, body: Uint8Array) => cat(u8(type), u24(body.length), body);
 const ext = (type: number, body: Uint8Array) => cat(u16(type), u16(body.length), body);
 
@@ -141,14 +147,29 @@ export function clientHello(s: ClientHelloSpec): Uint8Array {
   if (s.alpn) exts.push(ext(16, vec16(cat(...s.alpn.map((p) => vec8(ascii(p)))))));
   if (s.sigAlgs) exts.push(ext(13, vec16(cat(...s.sigAlgs.map(u16)))));
   if (s.supportedVersions) exts.push(ext(43, vec8(cat(...[...g, ...s.supportedVersions].map(u16)))));
-  const body = cat(u16(0x0303), s.random, vec8(new Uint8Array(0)), vec16(cat(...[...g, ...s.ciphers].map(u16))), vec8(u8(0)), vec16(cat(...exts)));
+  const body = cat(
+    u16(0x0303),
+    s.random,
+    vec8(new Uint8Array(0)),
+    vec16(cat(...[...g, ...s.ciphers].map(u16))),
+    vec8(u8(0)),
+    vec16(cat(...exts)),
+  );
   return record(22, handshake(1, body), 0x0301);
 }
 
-export function serverFlight(opts: { cipher: number; alpn?: string; random: Uint8Array; chain: Uint8Array[] }): Uint8Array {
+export function serverFlight(opts: {
+  cipher: number;
+  alpn?: string;
+  random: Uint8Array;
+  chain: Uint8Array[];
+}): Uint8Array {
   const exts: Uint8Array[] = [ext(0xff01, u8(0)), ext(23, new Uint8Array(0))];
   if (opts.alpn) exts.push(ext(16, vec16(vec8(ascii(opts.alpn)))));
-  const hello = handshake(2, cat(u16(0x0303), opts.random, vec8(new Uint8Array(32).fill(7)), u16(opts.cipher), u8(0), vec16(cat(...exts))));
+  const hello = handshake(
+    2,
+    cat(u16(0x0303), opts.random, vec8(new Uint8Array(32).fill(7)), u16(opts.cipher), u8(0), vec16(cat(...exts))),
+  );
   const certs = cat(...opts.chain.map((c) => cat(u24(c.length), c)));
   const certificateMsg = handshake(11, cat(u24(certs.length), certs));
   const done = handshake(14, new Uint8Array(0));

@@ -45,7 +45,14 @@ export function progressBar(label: string, quiet: boolean, unit: 'MB' | 'rounds'
     unit === 'MB'
       ? `${label} [{bar}] {percentage}% | {value}/{total} MB | {packets} packets | {rate} | ETA {eta_formatted}`
       : `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`;
-  const bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 5, barsize: 30 });
+  const bar = new SingleBar({
+    format,
+    stream: process.stderr,
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 5,
+    barsize: 30,
+  });
   let started = false;
   return {
     update(done, total, payload = {}) {

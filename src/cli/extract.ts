@@ -3,7 +3,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { extract, type ExtractRequest } from '../api.ts';
+import { type ExtractRequest, extract } from '../api.ts';
 import { parseCidr } from '../flow/key.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import {
@@ -79,11 +79,14 @@ export function printSummary(stats: ExtractStats, output: string, rows: number):
     .map(([k, v]) => `${k} ${formatCount(v)}`)
     .join(', ');
   lines.push(`  flows            ${formatCount(stats.flows)}${reasons ? ` (${reasons})` : ''}`);
-  if (stats.evictions > 0) lines.push(`  evicted          ${formatCount(stats.evictions)} flows (table full; raise --max-flows)`);
+  if (stats.evictions > 0)
+    lines.push(`  evicted          ${formatCount(stats.evictions)} flows (table full; raise --max-flows)`);
   const anomalies = Object.entries(stats.anomalies).sort((a, b) => b[1] - a[1]);
-  if (anomalies.length > 0) lines.push(`  anomalies        ${anomalies.map(([k, v]) => `${k} ${formatCount(v)}`).join(', ')}`);
+  if (anomalies.length > 0)
+    lines.push(`  anomalies        ${anomalies.map(([k, v]) => `${k} ${formatCount(v)}`).join(', ')}`);
   if (stats.warnings > 0) lines.push(`  warnings         ${formatCount(stats.warnings)}`);
-  if (stats.file_errors.length > 0) lines.push(`  unreadable       ${stats.file_errors.length} file(s) (see the errors above)`);
+  if (stats.file_errors.length > 0)
+    lines.push(`  unreadable       ${stats.file_errors.length} file(s) (see the errors above)`);
   lines.push(`  output           ${formatCount(rows)} rows → ${output === '-' ? 'stdout' : output}`);
   info(lines.join('\n'));
 }
@@ -108,38 +111,45 @@ Examples:
   $ flowsieve extract day1.pcap --dialect cic2017 -o day1_cic.csv
   $ tcpdump -i eth0 -w - | flowsieve extract - -o - --idle-timeout 30`,
   );
-  cmd.action(async (inputs: string[], o: FlowOptionsCli & { output: string; format?: string; dialect: string; stats?: string; quiet?: boolean }) => {
-    if (o.format && !['csv', 'jsonl', 'parquet'].includes(o.format)) throw new UserError(`--format: expected csv, jsonl or parquet, got '${o.format}'`);
-    if (!['default', 'cic2017'].includes(o.dialect)) throw new UserError(`--dialect: expected default or cic2017, got '${o.dialect}'`);
-    if (o.dialect === 'cic2017' && !o.format && o.output === '-') o.format = 'csv';
-    const bar = progressBar('extract', o.quiet === true);
-    const { flow, features } = flowRequestFromCli(o, o.dialect);
-    let lastWarn = '';
-    const result = await extract({
-      inputs,
-      output: o.output,
-      format: o.format as 'csv' | 'jsonl' | 'parquet' | undefined,
-      dialect: o.dialect as 'default' | 'cic2017',
-      flow,
-      features,
-      onWarning: (w) => {
-        if (w.message !== lastWarn) warn(w.message);
-        lastWarn = w.message;
-      },
-      onProgress: (p) => {
-        if (p.totalBytes) {
-          bar.update(Math.round(p.bytesRead / 1e6), Math.max(1, Math.round(p.totalBytes / 1e6)), {
-            packets: formatCount(p.packets),
-            rate: `${p.fileIndex + 1}/${p.files} files`,
-          });
-        }
-      },
-    }).finally(() => bar.stop());
-    const { stats, rows } = result;
-    for (const e of stats.file_errors) process.stderr.write(`${paint(31, 'flowsieve: error:')} ${e.message}\n`);
-    if (o.stats) writeFileSync(o.stats, `${JSON.stringify({ ...stats, output: o.output, rows }, null, 2)}\n`);
-    if (!o.quiet) printSummary(stats, o.output, rows);
-    // Exit 2 when nothing at all could be read; a directory with one bad file among good ones still succeeds.
-    if (stats.file_errors.length > 0 && stats.files.length === 0) process.exitCode = EXIT_USAGE;
-  });
+  cmd.action(
+    async (
+      inputs: string[],
+      o: FlowOptionsCli & { output: string; format?: string; dialect: string; stats?: string; quiet?: boolean },
+    ) => {
+      if (o.format && !['csv', 'jsonl', 'parquet'].includes(o.format))
+        throw new UserError(`--format: expected csv, jsonl or parquet, got '${o.format}'`);
+      if (!['default', 'cic2017'].includes(o.dialect))
+        throw new UserError(`--dialect: expected default or cic2017, got '${o.dialect}'`);
+      if (o.dialect === 'cic2017' && !o.format && o.output === '-') o.format = 'csv';
+      const bar = progressBar('extract', o.quiet === true);
+      const { flow, features } = flowRequestFromCli(o, o.dialect);
+      let lastWarn = '';
+      const result = await extract({
+        inputs,
+        output: o.output,
+        format: o.format as 'csv' | 'jsonl' | 'parquet' | undefined,
+        dialect: o.dialect as 'default' | 'cic2017',
+        flow,
+        features,
+        onWarning: (w) => {
+          if (w.message !== lastWarn) warn(w.message);
+          lastWarn = w.message;
+        },
+        onProgress: (p) => {
+          if (p.totalBytes) {
+            bar.update(Math.round(p.bytesRead / 1e6), Math.max(1, Math.round(p.totalBytes / 1e6)), {
+              packets: formatCount(p.packets),
+              rate: `${p.fileIndex + 1}/${p.files} files`,
+            });
+          }
+        },
+      }).finally(() => bar.stop());
+      const { stats, rows } = result;
+      for (const e of stats.file_errors) process.stderr.write(`${paint(31, 'flowsieve: error:')} ${e.message}\n`);
+      if (o.stats) writeFileSync(o.stats, `${JSON.stringify({ ...stats, output: o.output, rows }, null, 2)}\n`);
+      if (!o.quiet) printSummary(stats, o.output, rows);
+      // Exit 2 when nothing at all could be read; a directory with one bad file among good ones still succeeds.
+      if (stats.file_errors.length > 0 && stats.files.length === 0) process.exitCode = EXIT_USAGE;
+    },
+  );
 }

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CaptureError } from '../capture/index.ts';
 import { OutputError } from '../output/index.ts';
-import { EXIT_USAGE, paint, UserError } from './common.ts';
 import { register as registerClassify } from './classify.ts';
+import { EXIT_USAGE, paint, UserError } from './common.ts';
 import { register as registerEvaluate } from './evaluate.ts';
 import { register as registerExtract } from './extract.ts';
 import { register as registerReport } from './report.ts';
@@ -19,7 +19,9 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('flowsieve')
-    .description('Packet captures → flow records with encrypted-traffic features, and tree models that rank the riskiest flows')
+    .description(
+      'Packet captures → flow records with encrypted-traffic features, and tree models that rank the riskiest flows',
+    )
     .version(pkg.version, '-V, --version')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(add --help for usage)')

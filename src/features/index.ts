@@ -5,7 +5,7 @@ import { BytesMeter } from './bytes.ts';
 import { DnsMeter } from './dns.ts';
 import { HttpMeter } from './http.ts';
 import { MarkovMeter } from './markov.ts';
-import { type ColumnSpec, type Meter } from './meter.ts';
+import type { ColumnSpec, Meter } from './meter.ts';
 import { QuicMeter } from './quic.ts';
 import { SpltMeter } from './splt.ts';
 import { SshMeter } from './ssh.ts';

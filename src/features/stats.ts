@@ -15,7 +15,7 @@
  * payload packet in the other direction between; subflows split at gaps > 1 s; active/idle split at gaps > 5 s.
  */
 import { type PacketView, TcpFlag } from '../decode/packet.ts';
-import { type ColumnSpec, type FlowRow, type Meter } from './meter.ts';
+import type { ColumnSpec, FlowRow, Meter } from './meter.ts';
 
 const BULK_MIN_PACKETS = 4;
 const BULK_GAP_US = 1_000_000;
@@ -30,28 +30,74 @@ function dirColumns(d: 'src2dst' | 'dst2src', who: string): ColumnSpec[] {
   const cols: ColumnSpec[] = [
     c(`${d}_min_payload_bytes`, 'int', 'bytes', `Smallest transport payload of a packet ${who}.`),
     c(`${d}_mean_payload_bytes`, 'float', 'bytes', `Mean transport payload per packet ${who}.`),
-    c(`${d}_stddev_payload_bytes`, 'float', 'bytes', `Sample standard deviation of transport payload per packet ${who}.`),
+    c(
+      `${d}_stddev_payload_bytes`,
+      'float',
+      'bytes',
+      `Sample standard deviation of transport payload per packet ${who}.`,
+    ),
     c(`${d}_max_payload_bytes`, 'int', 'bytes', `Largest transport payload of a packet ${who}.`),
     c(`${d}_min_frame_bytes`, 'int', 'bytes', `Smallest frame (wire length) ${who}.`),
     c(`${d}_mean_frame_bytes`, 'float', 'bytes', `Mean frame (wire length) ${who}.`),
     c(`${d}_max_frame_bytes`, 'int', 'bytes', `Largest frame (wire length) ${who}.`),
     c(`${d}_total_piat_us`, 'float', 'us', `Sum of inter-arrival times between consecutive packets ${who}.`),
-    c(`${d}_min_piat_us`, 'float', 'us', `Smallest inter-arrival time between consecutive packets ${who}; null with < 2 packets.`),
-    c(`${d}_mean_piat_us`, 'float', 'us', `Mean inter-arrival time between consecutive packets ${who}; null with < 2 packets.`),
+    c(
+      `${d}_min_piat_us`,
+      'float',
+      'us',
+      `Smallest inter-arrival time between consecutive packets ${who}; null with < 2 packets.`,
+    ),
+    c(
+      `${d}_mean_piat_us`,
+      'float',
+      'us',
+      `Mean inter-arrival time between consecutive packets ${who}; null with < 2 packets.`,
+    ),
     c(`${d}_stddev_piat_us`, 'float', 'us', `Sample standard deviation of inter-arrival times ${who}.`),
-    c(`${d}_max_piat_us`, 'float', 'us', `Largest inter-arrival time between consecutive packets ${who}; null with < 2 packets.`),
-    c(`${d}_header_bytes`, 'int', 'bytes', `Sum of transport header lengths (TCP data offset × 4, UDP 8) of packets ${who}.`),
-    c(`${d}_packets_per_s`, 'float', 'packets/s', `Packets ${who} divided by the flow duration; null when the duration is 0.`),
+    c(
+      `${d}_max_piat_us`,
+      'float',
+      'us',
+      `Largest inter-arrival time between consecutive packets ${who}; null with < 2 packets.`,
+    ),
+    c(
+      `${d}_header_bytes`,
+      'int',
+      'bytes',
+      `Sum of transport header lengths (TCP data offset × 4, UDP 8) of packets ${who}.`,
+    ),
+    c(
+      `${d}_packets_per_s`,
+      'float',
+      'packets/s',
+      `Packets ${who} divided by the flow duration; null when the duration is 0.`,
+    ),
     c(`${d}_data_packets`, 'int', 'packets', `Packets ${who} carrying at least one byte of transport payload.`),
-    c(`${d}_init_window_bytes`, 'int', 'bytes', `TCP window field of the first packet ${who}; -1 when not TCP or none.`),
-    c(`${d}_bulk_count`, 'int', 'count', `Bulk transfers ${who} (≥ 4 payload packets, gaps ≤ 1 s, none the other way between).`),
+    c(
+      `${d}_init_window_bytes`,
+      'int',
+      'bytes',
+      `TCP window field of the first packet ${who}; -1 when not TCP or none.`,
+    ),
+    c(
+      `${d}_bulk_count`,
+      'int',
+      'count',
+      `Bulk transfers ${who} (≥ 4 payload packets, gaps ≤ 1 s, none the other way between).`,
+    ),
     c(`${d}_bulk_mean_bytes`, 'float', 'bytes', `Mean payload bytes per bulk ${who}; 0 when no bulk.`),
     c(`${d}_bulk_mean_packets`, 'float', 'packets', `Mean packets per bulk ${who}; 0 when no bulk.`),
-    c(`${d}_bulk_rate_bytes_per_s`, 'float', 'bytes/s', `Bulk payload bytes divided by bulk duration ${who}; 0 when no bulk.`),
+    c(
+      `${d}_bulk_rate_bytes_per_s`,
+      'float',
+      'bytes/s',
+      `Bulk payload bytes divided by bulk duration ${who}; 0 when no bulk.`,
+    ),
     c(`${d}_subflow_mean_packets`, 'float', 'packets', `Packets ${who} divided by the number of subflows.`),
     c(`${d}_subflow_mean_bytes`, 'float', 'bytes', `Payload bytes ${who} divided by the number of subflows.`),
   ];
-  for (const f of FLAG_NAMES) cols.push(c(`${d}_${f}_packets`, 'int', 'packets', `Packets ${who} with the TCP ${f.toUpperCase()} flag set.`));
+  for (const f of FLAG_NAMES)
+    cols.push(c(`${d}_${f}_packets`, 'int', 'packets', `Packets ${who} with the TCP ${f.toUpperCase()} flag set.`));
   return cols;
 }
 
@@ -64,17 +110,54 @@ export const STATS_COLUMNS: readonly ColumnSpec[] = [
   c('bwd_payload_bytes', 'int', 'bytes', 'Transport payload bytes sent by dst, as the headers state them.'),
   c('bidirectional_min_payload_bytes', 'int', 'bytes', 'Smallest transport payload of any packet.'),
   c('bidirectional_mean_payload_bytes', 'float', 'bytes', 'Mean transport payload per packet.'),
-  c('bidirectional_stddev_payload_bytes', 'float', 'bytes', 'Sample standard deviation of transport payload per packet.'),
+  c(
+    'bidirectional_stddev_payload_bytes',
+    'float',
+    'bytes',
+    'Sample standard deviation of transport payload per packet.',
+  ),
   c('bidirectional_variance_payload_bytes', 'float', 'bytes^2', 'Sample variance of transport payload per packet.'),
   c('bidirectional_max_payload_bytes', 'int', 'bytes', 'Largest transport payload of any packet.'),
-  c('bidirectional_min_piat_us', 'float', 'us', 'Smallest inter-arrival time between consecutive packets; null with < 2 packets.'),
-  c('bidirectional_mean_piat_us', 'float', 'us', 'Mean inter-arrival time between consecutive packets; null with < 2 packets.'),
+  c(
+    'bidirectional_min_piat_us',
+    'float',
+    'us',
+    'Smallest inter-arrival time between consecutive packets; null with < 2 packets.',
+  ),
+  c(
+    'bidirectional_mean_piat_us',
+    'float',
+    'us',
+    'Mean inter-arrival time between consecutive packets; null with < 2 packets.',
+  ),
   c('bidirectional_stddev_piat_us', 'float', 'us', 'Sample standard deviation of inter-arrival times.'),
-  c('bidirectional_max_piat_us', 'float', 'us', 'Largest inter-arrival time between consecutive packets; null with < 2 packets.'),
-  c('bidirectional_bytes_per_s', 'float', 'bytes/s', 'Payload bytes (both ways) divided by the duration; null when the duration is 0.'),
-  c('bidirectional_packets_per_s', 'float', 'packets/s', 'Packets (both ways) divided by the duration; null when the duration is 0.'),
-  ...FLAG_NAMES.map((f) => c(`bidirectional_${f}_packets`, 'int', 'packets', `Packets with the TCP ${f.toUpperCase()} flag set.`)),
-  c('bidirectional_fragment_packets', 'int', 'packets', 'Packets that were IP fragments (first or later); each fragment counts as a packet.'),
+  c(
+    'bidirectional_max_piat_us',
+    'float',
+    'us',
+    'Largest inter-arrival time between consecutive packets; null with < 2 packets.',
+  ),
+  c(
+    'bidirectional_bytes_per_s',
+    'float',
+    'bytes/s',
+    'Payload bytes (both ways) divided by the duration; null when the duration is 0.',
+  ),
+  c(
+    'bidirectional_packets_per_s',
+    'float',
+    'packets/s',
+    'Packets (both ways) divided by the duration; null when the duration is 0.',
+  ),
+  ...FLAG_NAMES.map((f) =>
+    c(`bidirectional_${f}_packets`, 'int', 'packets', `Packets with the TCP ${f.toUpperCase()} flag set.`),
+  ),
+  c(
+    'bidirectional_fragment_packets',
+    'int',
+    'packets',
+    'Packets that were IP fragments (first or later); each fragment counts as a packet.',
+  ),
   c('down_up_ratio', 'float', 'ratio', 'bwd_packets / fwd_packets.'),
   c('subflow_count', 'int', 'count', 'Subflows: 1 + gaps longer than 1 s between consecutive packets.'),
   ...dirColumns('src2dst', 'from src'),
@@ -437,7 +520,7 @@ export class StatsMeter implements Meter {
     v[C.bidirectional_mean_piat_us!] = hasIat ? round(fiat.mean[slot]!) : Number.NaN;
     v[C.bidirectional_stddev_piat_us!] = round(fiat.std(slot));
     v[C.bidirectional_max_piat_us!] = hasIat ? fiat.max[slot]! : Number.NaN;
-    v[C.bidirectional_bytes_per_s!] = round((payloadTotal) * perUs);
+    v[C.bidirectional_bytes_per_s!] = round(payloadTotal * perUs);
     v[C.bidirectional_packets_per_s!] = round((fwdPk + bwdPk) * perUs);
     for (let k = 0; k < 8; k++) v[BIDIR_FLAG_KEYS[k]!] = this.flags[f * 8 + k]! + this.flags[b * 8 + k]!;
     v[C.bidirectional_fragment_packets!] = this.fragments[slot]!;
@@ -462,7 +545,7 @@ export class StatsMeter implements Meter {
       v[k.stddevPiat] = round(this.iat.std(i));
       v[k.maxPiat] = iatN > 0 ? this.iat.max[i]! : Number.NaN;
       v[k.header] = this.headerBytes[i]!;
-      v[k.pps] = round((this.packets[i]!) * perUs);
+      v[k.pps] = round(this.packets[i]! * perUs);
       v[k.data] = this.dataPackets[i]!;
       v[k.initWin] = this.initWindow[i]!;
       const bc = this.bulkCount[i]!;

@@ -150,7 +150,7 @@ export function cidrContains(
   for (let i = 0; i < 4 && bits > 0; i++) {
     const take = Math.min(32, bits);
     const mask = take === 32 ? 0xffffffff : ~(0xffffffff >>> take) >>> 0;
-    if (((words[base + i]! & mask) >>> 0) !== ((cidr.words[i]! & mask) >>> 0)) return false;
+    if ((words[base + i]! & mask) >>> 0 !== (cidr.words[i]! & mask) >>> 0) return false;
     bits -= take;
   }
   return true;

@@ -133,7 +133,8 @@ export class FlowTable {
     this.freeTop = top;
     // Closed ring: re-linearise.
     const ring = new Int32Array(capacity);
-    for (let i = 0; i < this.closedCount; i++) ring[i] = this.closedRing[(this.closedHead + i) % this.closedRing.length]!;
+    for (let i = 0; i < this.closedCount; i++)
+      ring[i] = this.closedRing[(this.closedHead + i) % this.closedRing.length]!;
     this.closedRing = ring;
     this.closedHead = 0;
     this.capacity = capacity;
@@ -237,7 +238,10 @@ export class FlowTable {
         this.end(slot, st & CLOSED_RST ? EndReason.rst : EndReason.fin);
         slot = EMPTY;
       } else if (ts - this.firstSeenUs[slot]! > this.opts.activeTimeoutUs) {
-        this.end(slot, (st & CLOSED_RST) !== 0 ? EndReason.rst : (st & CLOSED_FIN) !== 0 ? EndReason.fin : EndReason.active);
+        this.end(
+          slot,
+          (st & CLOSED_RST) !== 0 ? EndReason.rst : (st & CLOSED_FIN) !== 0 ? EndReason.fin : EndReason.active,
+        );
         slot = EMPTY;
       }
     }

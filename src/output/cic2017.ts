@@ -10,7 +10,10 @@
 type Row = Record<string, unknown>;
 type Get = (r: Row) => unknown;
 
-const n = (k: string): Get => (r) => (r[k] ?? 0);
+const n =
+  (k: string): Get =>
+  (r) =>
+    r[k] ?? 0;
 
 function timestamp(us: number): string {
   const d = new Date(Math.floor(us / 1000));
@@ -104,7 +107,7 @@ export const CIC2017_COLUMNS: readonly (readonly [string, Get])[] = [
   ['Idle Std', n('idle_stddev_us')],
   ['Idle Max', n('idle_max_us')],
   ['Idle Min', n('idle_min_us')],
-  ['Label', (r) => (r.label ?? '')],
+  ['Label', (r) => r.label ?? ''],
 ];
 
 /** CICFlowMeter's defaults used with this dialect: 120 s flow (active) timeout, no separate idle timeout. */

@@ -12,7 +12,8 @@ export function csvField(v: unknown): string {
   }
   if (v === null || v === undefined) return '';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (Array.isArray(v)) return csvField(v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(';'));
+  if (Array.isArray(v))
+    return csvField(v.map((x) => (typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x))).join(';'));
   let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
   if (s.length > 0 && '=+-@\t\r'.includes(s[0]!) && !/^-?\d/.test(s)) s = `'${s}`;
   if (NEEDS_QUOTES.test(s)) return `"${s.replace(/"/g, '""')}"`;

@@ -99,16 +99,25 @@ class TextWriter {
 export function openSink(opts: SinkOptions): FlowSink {
   const toStdout = opts.path === '-';
   const format = opts.format ?? (toStdout ? 'jsonl' : formatFromPath(opts.path));
-  if (!format) throw new OutputError('unknown_format', `${opts.path}: cannot tell the output format from the extension; use --format csv|jsonl|parquet`);
-  if (toStdout && format === 'parquet') throw new OutputError('parquet_stdout', 'Parquet cannot be written to stdout; give a file name');
+  if (!format)
+    throw new OutputError(
+      'unknown_format',
+      `${opts.path}: cannot tell the output format from the extension; use --format csv|jsonl|parquet`,
+    );
+  if (toStdout && format === 'parquet')
+    throw new OutputError('parquet_stdout', 'Parquet cannot be written to stdout; give a file name');
   const dialect = opts.dialect ?? 'default';
-  if (dialect === 'cic2017' && format !== 'csv') throw new OutputError('dialect_format', '--dialect cic2017 writes CSV only');
+  if (dialect === 'cic2017' && format !== 'csv')
+    throw new OutputError('dialect_format', '--dialect cic2017 writes CSV only');
   const tmp = toStdout ? '' : `${opts.path}.${process.pid}.tmp`;
   let fd: number;
   try {
     fd = toStdout ? 1 : openSync(tmp, 'w');
   } catch (e) {
-    throw new OutputError('unwritable', `${opts.path}: cannot write output (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    throw new OutputError(
+      'unwritable',
+      `${opts.path}: cannot write output (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+    );
   }
   const columns = uniqueColumns(opts.columns);
   let rows = 0;

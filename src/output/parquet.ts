@@ -41,7 +41,9 @@ function coerce(c: ColumnSpec, v: unknown): unknown {
     case 'string':
       return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
     case 'int_list':
-      return Array.isArray(v) ? v.map((x) => (typeof x === 'number' && Number.isFinite(x) ? BigInt(Math.trunc(x)) : null)) : null;
+      return Array.isArray(v)
+        ? v.map((x) => (typeof x === 'number' && Number.isFinite(x) ? BigInt(Math.trunc(x)) : null))
+        : null;
     case 'float_list':
       return Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : null)) : null;
     case 'string_list':
@@ -65,7 +67,13 @@ function numericVector(c: ColumnSpec, buf: Float64Array, len: number): arrow.Dat
     }
     return arrow.makeData({ type: new arrow.Int64(), length: len, data, nullBitmap: validity, nullCount: nulls });
   }
-  return arrow.makeData({ type: new arrow.Float64(), length: len, data: buf.slice(0, len), nullBitmap: validity, nullCount: nulls });
+  return arrow.makeData({
+    type: new arrow.Float64(),
+    length: len,
+    data: buf.slice(0, len),
+    nullBitmap: validity,
+    nullCount: nulls,
+  });
 }
 
 export class ParquetRowWriter {
@@ -129,7 +137,9 @@ export class ParquetRowWriter {
     const len = this.length;
     if (len === 0) return;
     const children = this.columns.map((c, i) =>
-      this.numeric[i] ? numericVector(c, this.numbers[i]!, len) : arrow.vectorFromArray(this.buffers[i]!, this.types[i]!).data[0]!,
+      this.numeric[i]
+        ? numericVector(c, this.numbers[i]!, len)
+        : arrow.vectorFromArray(this.buffers[i]!, this.types[i]!).data[0]!,
     );
     const struct = arrow.makeData({ type: new arrow.Struct(this.schema.fields), length: len, children, nullCount: 0 });
     const batch = new arrow.RecordBatch(this.schema, struct);

@@ -26,7 +26,14 @@ const s2c = (t: number, flags: string, payload = 0, win = 65160) => ({
 });
 
 test('bug 1 (first FIN closes the flow): the teardown stays in the flow', async () => {
-  const { rows } = await flowsOf([c2s(0, 'S'), s2c(0.1, 'SA'), c2s(0.2, 'FA'), s2c(0.3, 'A', 10), s2c(0.4, 'FA'), c2s(0.5, 'A')]);
+  const { rows } = await flowsOf([
+    c2s(0, 'S'),
+    s2c(0.1, 'SA'),
+    c2s(0.2, 'FA'),
+    s2c(0.3, 'A', 10),
+    s2c(0.4, 'FA'),
+    c2s(0.5, 'A'),
+  ]);
   assert.equal(rows.length, 1);
   assert.equal(rows[0]!.bidirectional_fin_packets, 2);
   assert.equal(rows[0]!.bwd_payload_bytes, 10);
@@ -57,20 +64,35 @@ test('bug 3 (Bwd bulk columns echo Fwd): each direction has its own bulk values'
 });
 
 test('bug 5a (Init_Win_bytes_backward from the last packet): the first window of each direction', async () => {
-  const { rows } = await flowsOf([c2s(0, 'S', 0, 1111), s2c(0.1, 'SA', 0, 2222), c2s(0.2, 'A', 0, 3333), s2c(0.3, 'A', 0, 4444)]);
+  const { rows } = await flowsOf([
+    c2s(0, 'S', 0, 1111),
+    s2c(0.1, 'SA', 0, 2222),
+    c2s(0.2, 'A', 0, 3333),
+    s2c(0.3, 'A', 0, 4444),
+  ]);
   assert.equal(rows[0]!.src2dst_init_window_bytes, 1111);
   assert.equal(rows[0]!.dst2src_init_window_bytes, 2222);
 });
 
 test('bug 5b ("Fwd Seg Size Min" is a header length): it is the smallest forward payload', async () => {
-  const u = (t: number, n: number) => ({ tsUs: at(t), data: udpFrame({ src: A, dst: B, sport: 1, dport: 2, payload: new Uint8Array(n) }) });
+  const u = (t: number, n: number) => ({
+    tsUs: at(t),
+    data: udpFrame({ src: A, dst: B, sport: 1, dport: 2, payload: new Uint8Array(n) }),
+  });
   const { rows } = await flowsOf([u(0, 100), u(0.1, 50), u(0.2, 70)]);
   assert.equal(rows[0]!.src2dst_min_payload_bytes, 50);
   assert.equal(rows[0]!.src2dst_header_bytes, 24);
 });
 
 test('bug 4 (PSH/URG counted on the first packet only): counted on every packet', async () => {
-  const { rows } = await flowsOf([c2s(0, 'S'), s2c(0.1, 'SA'), c2s(0.2, 'PA', 5), c2s(0.3, 'PA', 5), c2s(0.4, 'PAU', 5), s2c(0.5, 'PA', 5)]);
+  const { rows } = await flowsOf([
+    c2s(0, 'S'),
+    s2c(0.1, 'SA'),
+    c2s(0.2, 'PA', 5),
+    c2s(0.3, 'PA', 5),
+    c2s(0.4, 'PAU', 5),
+    s2c(0.5, 'PA', 5),
+  ]);
   const r = rows[0]!;
   assert.equal(r.src2dst_psh_packets, 3);
   assert.equal(r.src2dst_urg_packets, 1);
@@ -101,7 +123,9 @@ test('bug 8b (Infinity/NaN rates for zero-duration flows): null in our dialect, 
 test('statistics match hand-computed values (sample std, µs)', async () => {
   const u = (t: number, n: number, fwd = true) => ({
     tsUs: at(t),
-    data: fwd ? udpFrame({ src: A, dst: B, sport: 9, dport: 10, payload: new Uint8Array(n) }) : udpFrame({ src: B, dst: A, sport: 10, dport: 9, payload: new Uint8Array(n) }),
+    data: fwd
+      ? udpFrame({ src: A, dst: B, sport: 9, dport: 10, payload: new Uint8Array(n) })
+      : udpFrame({ src: B, dst: A, sport: 10, dport: 9, payload: new Uint8Array(n) }),
   });
   const { rows } = await flowsOf([u(0, 10), u(1, 20, false), u(3, 30), u(6, 40, false)]);
   const r = rows[0]!;

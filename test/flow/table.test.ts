@@ -13,8 +13,14 @@ const B = '192.0.2.80';
 
 /** A complete TCP conversation: handshake, one request, one response, FIN from both sides, final ACK. */
 function tcpConversation(t: number, sport = 40000) {
-  const c = (flags: string, payload = '', dt = 0) => ({ tsUs: at(t + dt), data: tcpFrame({ src: A, dst: B, sport, dport: 80, flags, payload: bytes(payload) }) });
-  const s = (flags: string, payload = '', dt = 0) => ({ tsUs: at(t + dt), data: tcpFrame({ src: B, dst: A, sport: 80, dport: sport, flags, payload: bytes(payload) }) });
+  const c = (flags: string, payload = '', dt = 0) => ({
+    tsUs: at(t + dt),
+    data: tcpFrame({ src: A, dst: B, sport, dport: 80, flags, payload: bytes(payload) }),
+  });
+  const s = (flags: string, payload = '', dt = 0) => ({
+    tsUs: at(t + dt),
+    data: tcpFrame({ src: B, dst: A, sport: 80, dport: sport, flags, payload: bytes(payload) }),
+  });
   return [
     c('S', '', 0),
     s('SA', '', 0.01),
@@ -66,7 +72,10 @@ test('RST ends a flow; a retransmitted RST joins it; a new SYN on the same key s
 });
 
 test('idle timeout splits a conversation after a long silence; active timeout splits a long one', async () => {
-  const u = (t: number) => ({ tsUs: at(t), data: udpFrame({ src: A, dst: B, sport: 5000, dport: 53, payload: bytes('x') }) });
+  const u = (t: number) => ({
+    tsUs: at(t),
+    data: udpFrame({ src: A, dst: B, sport: 5000, dport: 53, payload: bytes('x') }),
+  });
   const idle = await flowsOf([u(0), u(1), u(200)], { flow: { idleTimeoutUs: 120e6 } });
   assert.deepEqual(
     idle.rows.map((r) => [r.fwd_packets, r.end_reason]),
@@ -136,7 +145,10 @@ test('ICMP echo request and reply form one flow; an unreachable error forms its 
 
 test('IPv6 flows use RFC 5952 addresses', async () => {
   const { rows } = await flowsOf([
-    { tsUs: at(0), data: udpFrame({ src: '2001:db8::1', dst: '2001:db8:0:0:1::2', sport: 1234, dport: 53, payload: bytes('q') }) },
+    {
+      tsUs: at(0),
+      data: udpFrame({ src: '2001:db8::1', dst: '2001:db8:0:0:1::2', sport: 1234, dport: 53, payload: bytes('q') }),
+    },
   ]);
   assert.equal(rows[0]!.src_ip, '2001:db8::1');
   assert.equal(rows[0]!.dst_ip, '2001:db8::1:0:0:2'); // RFC 5952 §4.2.3: of equal zero runs, the first is compressed
@@ -164,11 +176,7 @@ test('IP fragments: later fragments join the first fragment’s flow; an orphan 
 test('accounting: every packet is in a flow or a named counter', async () => {
   const arp = ethernet({ etherType: 0x0806, payload: new Uint8Array(28) });
   const shortIp = ethernet({ etherType: 0x0800, payload: new Uint8Array(10) });
-  const { stats } = await flowsOf([
-    ...tcpConversation(0),
-    { tsUs: at(1), data: arp },
-    { tsUs: at(2), data: shortIp },
-  ]);
+  const { stats } = await flowsOf([...tcpConversation(0), { tsUs: at(1), data: arp }, { tsUs: at(2), data: shortIp }]);
   assert.equal(stats.packets_read, 10);
   assert.equal(stats.packets_in_flows, 8);
   assert.equal(dropped(stats), 2);

@@ -12,14 +12,17 @@ import { HAS_SHARED, sharedPath } from '../helpers/shared.ts';
 
 const PROTO: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, icmpv6: 58 };
 
-test('lab capture: all 582 reference flows, equal counts per direction, nothing extra', { skip: !HAS_SHARED }, async () => {
+test('lab capture: all 582 reference flows, equal counts per direction, nothing extra', {
+  skip: !HAS_SHARED,
+}, async () => {
   const rows: FlowRow[] = [];
   const { stats } = await extract({ inputs: [sharedPath('pcaps/lab/loopback-mix.pcap')], onFlow: (r) => rows.push(r) });
   const lines = readFileSync(sharedPath('pcaps/lab/loopback-mix.flows.csv'), 'utf8').trim().split('\n');
   const header = lines[0]!.split(',');
   const col = (name: string) => header.indexOf(name);
   const ours = new Map<string, FlowRow>();
-  for (const r of rows) ours.set(`${r.protocol}|${r.src_ip}|${r.src_port}|${r.dst_ip}|${r.dst_port}|${r.first_seen_us}`, r);
+  for (const r of rows)
+    ours.set(`${r.protocol}|${r.src_ip}|${r.src_port}|${r.dst_ip}|${r.dst_port}|${r.first_seen_us}`, r);
   let matched = 0;
   const problems: string[] = [];
   for (const line of lines.slice(1)) {
@@ -33,8 +36,17 @@ test('lab capture: all 582 reference flows, equal counts per direction, nothing 
       continue;
     }
     const payload = (x: unknown) => (proto === 6 ? x : 0);
-    const got = [r.fwd_packets, r.bwd_packets, r.fwd_bytes, r.bwd_bytes, payload(r.fwd_payload_bytes), payload(r.bwd_payload_bytes)];
-    const want = ['fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'fwd_tcp_payload', 'bwd_tcp_payload'].map((n) => Number(f[col(n)]));
+    const got = [
+      r.fwd_packets,
+      r.bwd_packets,
+      r.fwd_bytes,
+      r.bwd_bytes,
+      payload(r.fwd_payload_bytes),
+      payload(r.bwd_payload_bytes),
+    ];
+    const want = ['fwd_pkts', 'bwd_pkts', 'fwd_bytes', 'bwd_bytes', 'fwd_tcp_payload', 'bwd_tcp_payload'].map((n) =>
+      Number(f[col(n)]),
+    );
     if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`${key}: got ${got} want ${want}`);
     else matched++;
     ours.delete(key);
