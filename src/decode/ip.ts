@@ -10,11 +10,11 @@
 import { u16, u32 } from './bytes.ts';
 import { IpProto } from './names.ts';
 import type { PacketView } from './packet.ts';
-import { type DecodeStatus, MAX_IPV6_EXT_HEADERS, MAX_TUNNEL_DEPTH } from './status.ts';
+import { DecodeAnomaly, type DecodeStatus, MAX_IPV6_EXT_HEADERS, MAX_TUNNEL_DEPTH } from './status.ts';
 import { decodeGre, decodeIpInIp, decodeUdpTunnel, isUdpTunnelPort, type TunnelStatus } from './tunnel.ts';
 
-/** Depth passed when re-decoding a carrier whose tunnel payload failed: no further descent. */
-const NO_DESCENT = MAX_TUNNEL_DEPTH;
+/** Depth passed when re-decoding a carrier whose tunnel payload failed: no descent, and no depth-limit anomaly. */
+const NO_DESCENT = MAX_TUNNEL_DEPTH + 1;
 
 /** IP header of either version, chosen by the first nibble (raw IP link types, MPLS, GTP-U, Teredo). */
 export function decodeIpByNibble(v: PacketView, b: Uint8Array, off: number, end: number, depth: number): DecodeStatus {
@@ -38,6 +38,7 @@ export function decodeIPv4(v: PacketView, b: Uint8Array, off: number, end: numbe
     // Total length 0: the NIC segments (TSO/LSO) and fills lengths in later, so a capture on the sending host
     // shows 0. Trust the captured bytes, as gopacket's ip4.go does.
     wireEnd = end;
+    v.anomalies |= DecodeAnomaly.ipLengthZero;
   } else {
     if (totalLen < headerLen) return 'malformed_ipv4';
     wireEnd = off + totalLen;
@@ -64,9 +65,20 @@ export function decodeIPv4(v: PacketView, b: Uint8Array, off: number, end: numbe
   v.dst[3] = 0;
   v.ipHeaderLen = headerLen;
   v.ipTotalLen = wireEnd - off;
-  if (wireEnd > end) v.truncated = true;
-  const payloadEnd = wireEnd < end ? wireEnd : end;
-  return decodeTransport(v, b, off + headerLen, payloadEnd, wireEnd, depth);
+  if (wireEnd > end) ipCut(v);
+  const payloadEnd = Math.min(wireEnd, end);
+  let l4 = off + headerLen;
+  if (v.protocol === IpProto.ah && v.fragOffset === 0 && payloadEnd - l4 >= 2) {
+    // Authentication Header (RFC 4302 §2.2) in transport mode: authenticated, not encrypted, so the transport
+    // header follows it; skip it as IPv6 does (one AH; a cut or overlong one leaves protocol 51, port-less).
+    const ahLen = (b[l4 + 1]! + 2) * 4;
+    if (l4 + ahLen <= payloadEnd) {
+      v.protocol = b[l4]!;
+      l4 += ahLen;
+      v.ipHeaderLen = headerLen + ahLen;
+    }
+  }
+  return decodeTransport(v, b, l4, payloadEnd, wireEnd, depth);
 }
 
 /** IPv6 header at `off` (RFC 8200 §3) and its extension headers (§4), up to the upper-layer header. */
@@ -77,7 +89,8 @@ export function decodeIPv6(v: PacketView, b: Uint8Array, off: number, end: numbe
   // Payload length 0: a jumbogram (RFC 2675 §2, real length in a hop-by-hop option) or a segmentation-offload
   // capture (as IPv4 total length 0); either way the captured bytes are all we know.
   const wireEnd = payloadLen === 0 ? end : off + 40 + payloadLen;
-  const payloadEnd = wireEnd < end ? wireEnd : end;
+  if (payloadLen === 0) v.anomalies |= DecodeAnomaly.ipLengthZero;
+  const payloadEnd = Math.min(wireEnd, end);
 
   v.ipVersion = 6;
   v.l3Offset = off;
@@ -92,7 +105,7 @@ export function decodeIPv6(v: PacketView, b: Uint8Array, off: number, end: numbe
   v.dst[2] = u32(b, off + 32);
   v.dst[3] = u32(b, off + 36);
   v.ipTotalLen = wireEnd - off;
-  if (wireEnd > end) v.truncated = true;
+  if (wireEnd > end) ipCut(v);
 
   let next = b[off + 6]!;
   let p = off + 40;
@@ -168,21 +181,25 @@ function decodeTransport(
         return decodeIcmp(v, b, l4, end, wireEnd);
       case IpProto.sctp:
         return decodeSctp(v, b, l4, end, wireEnd);
+      // Tunnels are entered on first fragments too: the inner headers are there, and the inner flow then counts
+      // one packet per datagram, as a reassembling analyser (tshark) does. The inner packet is marked truncated.
       case IpProto.gre:
         setPayload(v, l4, end, wireEnd);
-        if (depth < MAX_TUNNEL_DEPTH && !v.moreFragments) {
-          saveCarrier(v, end, depth);
-          return carrierOr(v, b, decodeGre(v, b, l4, end, depth), depth);
+        if (depth >= MAX_TUNNEL_DEPTH) {
+          if (depth === MAX_TUNNEL_DEPTH) v.anomalies |= DecodeAnomaly.tunnelDepthLimit;
+          return 'ok';
         }
-        return 'ok';
+        saveCarrier(v, end, depth);
+        return carrierOr(v, b, v.moreFragments, decodeGre(v, b, l4, end, depth), depth);
       case IpProto.ipip:
       case IpProto.ipv6:
         setPayload(v, l4, end, wireEnd);
-        if (depth < MAX_TUNNEL_DEPTH && !v.moreFragments) {
-          saveCarrier(v, end, depth);
-          return carrierOr(v, b, decodeIpInIp(v, b, l4, end, depth), depth);
+        if (depth >= MAX_TUNNEL_DEPTH) {
+          if (depth === MAX_TUNNEL_DEPTH) v.anomalies |= DecodeAnomaly.tunnelDepthLimit;
+          return 'ok';
         }
-        return 'ok';
+        saveCarrier(v, end, depth);
+        return carrierOr(v, b, v.moreFragments, decodeIpInIp(v, b, l4, end, depth), depth);
       default:
         break;
     }
@@ -192,9 +209,15 @@ function decodeTransport(
   return 'ok';
 }
 
+/** The IP header states more than was captured: a snaplen cut, or (when nothing was cut) a length that lies. */
+function ipCut(v: PacketView): void {
+  v.truncated = true;
+  if (v.capLen >= v.wireLen) v.anomalies |= DecodeAnomaly.ipLengthExceedsFrame;
+}
+
 /** Payload = [start, end) captured, [start, wireEnd) on the wire; start may lie past a cut capture. */
 function setPayload(v: PacketView, start: number, end: number, wireEnd: number): void {
-  v.payloadOffset = start < end ? start : end;
+  v.payloadOffset = Math.min(start, end);
   v.payloadLen = end > start ? end - start : 0;
   v.payloadWireLen = wireEnd > start ? wireEnd - start : 0;
 }
@@ -258,19 +281,28 @@ function decodeUdp(
   let udpEnd = wireEnd;
   if (udpLen !== 0) {
     if (udpLen < 8) return 'malformed_udp';
-    if (udpLen <= wireAvail) udpEnd = l4 + udpLen;
-    else if (!v.moreFragments) return 'malformed_udp';
+    if (udpLen < wireAvail) {
+      udpEnd = l4 + udpLen;
+      v.anomalies |= DecodeAnomaly.udpLengthMismatch;
+    } else if (udpLen > wireAvail && !v.moreFragments) {
+      // A UDP length past the IP payload: keep the packet (tshark and Zeek do, flagging it), payload clamped.
+      v.anomalies |= DecodeAnomaly.udpLengthMismatch;
+    } else {
+      udpEnd = l4 + udpLen;
+    }
   }
-  const payloadEnd = udpEnd < end ? udpEnd : end;
-  setPayload(v, l4 + 8, payloadEnd, udpEnd);
-  if (v.moreFragments) {
-    // The datagram continues in later fragments: its payload on the wire is what the UDP length says.
-    if (udpLen > 8) v.payloadWireLen = udpLen - 8;
-    return 'ok';
-  }
-  if (depth < MAX_TUNNEL_DEPTH && isUdpTunnelPort(srcPort, dstPort)) {
+  const payloadEnd = Math.min(udpEnd, end);
+  setPayload(v, l4 + 8, payloadEnd, Math.min(udpEnd, wireEnd));
+  // A first fragment holds part of the datagram: its payload on the wire is what the UDP length says.
+  if (v.moreFragments && udpLen > 8) v.payloadWireLen = udpLen - 8;
+  if (isUdpTunnelPort(srcPort, dstPort)) {
+    if (depth >= MAX_TUNNEL_DEPTH) {
+      if (depth === MAX_TUNNEL_DEPTH) v.anomalies |= DecodeAnomaly.tunnelDepthLimit;
+      return 'ok';
+    }
     saveCarrier(v, end, depth);
-    return carrierOr(v, b, decodeUdpTunnel(v, b, l4 + 8, payloadEnd, srcPort, dstPort, depth), depth);
+    const fragmented = v.moreFragments;
+    return carrierOr(v, b, fragmented, decodeUdpTunnel(v, b, l4 + 8, payloadEnd, srcPort, dstPort, depth), depth);
   }
   return 'ok';
 }
@@ -305,9 +337,21 @@ function decodeSctp(v: PacketView, b: Uint8Array, l4: number, end: number, wireE
  * malformed) means the packet is the carrier's own flow, as other analysers count it (tshark shows the outer
  * UDP/GRE): re-decode the carrier from the position saved before descending.
  */
-function carrierOr(v: PacketView, b: Uint8Array, status: TunnelStatus, depth: number): DecodeStatus {
-  if (status === 'ok' || status === 'not_tunnel') return 'ok';
-  return redecodeCarrier(v, b, depth);
+function carrierOr(
+  v: PacketView,
+  b: Uint8Array,
+  carrierFragmented: boolean,
+  status: TunnelStatus,
+  depth: number,
+): DecodeStatus {
+  if (status === 'ok') {
+    if (carrierFragmented) v.anomalies |= DecodeAnomaly.tunnelInFirstFragment;
+    return 'ok';
+  }
+  if (status === 'not_tunnel') return 'ok';
+  const carrier = redecodeCarrier(v, b, depth);
+  v.anomalies |= DecodeAnomaly.tunnelPayloadUndecoded;
+  return carrier;
 }
 
 /**
@@ -334,8 +378,10 @@ function redecodeCarrier(v: PacketView, b: Uint8Array, depth: number): DecodeSta
 function resetNetworkLayer(v: PacketView): void {
   v.ipVersion = 0;
   v.l3Offset = 0;
-  v.src.fill(0);
-  v.dst.fill(0);
+  for (let i = 0; i < 4; i++) {
+    v.src[i] = 0;
+    v.dst[i] = 0;
+  }
   v.protocol = 0;
   v.ttl = 0;
   v.tos = 0;
@@ -358,4 +404,5 @@ function resetNetworkLayer(v: PacketView): void {
   v.payloadLen = 0;
   v.payloadWireLen = 0;
   v.truncated = v.capLen < v.wireLen;
+  v.anomalies = 0;
 }

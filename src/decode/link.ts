@@ -3,15 +3,18 @@
  *
  * Header layouts: https://www.tcpdump.org/linktypes.html (LINKTYPE_NULL/LOOP, RAW, LINUX_SLL/SLL2, PPP, C_HDLC,
  * PPI, NFLOG), IEEE 802.3 / 802.1Q (VLAN, QinQ), RFC 3032 (MPLS label stack), RFC 4448 (Ethernet pseudowire control
- * word), RFC 2516 (PPPoE), RFC 1661/1662 (PPP, address/control and protocol-field compression), RFC 1042 (SNAP).
- * Limits: MAX_VLAN_TAGS tags, MAX_MPLS_LABELS labels; every header is length-checked once against `end` (the
- * captured end of the frame, never beyond buf.length) before its fixed offsets are read.
+ * word), RFC 2516 (PPPoE), RFC 1661/1662 (PPP, address/control and protocol-field compression), RFC 1042 (SNAP);
+ * vendor shims tshark also reads: VN-Tag, 802.1BR E-TAG, 802.1ah PBB, Cisco MetaData (SGT), Cisco FabricPath;
+ * IEEE 802.11 data frames (plain, radiotap) down to their LLC/SNAP ethertype.
+ * Limits: MAX_VLAN_TAGS tags, MAX_LINK_HEADERS headers in one ethertype chain, MAX_MPLS_LABELS labels. Every
+ * header is length-checked once against `end` (the captured end of the frame, never beyond buf.length) before its
+ * fixed offsets are read.
  */
 import { u16, u16le, u32le } from './bytes.ts';
 import { decodeIPv4, decodeIPv6, decodeIpByNibble } from './ip.ts';
 import { EtherType, LinkType } from './names.ts';
 import type { PacketView } from './packet.ts';
-import { type DecodeStatus, MAX_MPLS_LABELS, MAX_TUNNEL_DEPTH, MAX_VLAN_TAGS } from './status.ts';
+import { type DecodeStatus, MAX_LINK_HEADERS, MAX_MPLS_LABELS, MAX_TUNNEL_DEPTH, MAX_VLAN_TAGS } from './status.ts';
 
 /** Dispatch on the capture's link type; `off` is the frame's first byte, `end` its captured end. */
 export function decodeLink(v: PacketView, b: Uint8Array, off: number, end: number, linkType: number): DecodeStatus {
@@ -39,9 +42,9 @@ export function decodeLink(v: PacketView, b: Uint8Array, off: number, end: numbe
     case LinkType.loop:
       return decodeNull(v, b, off, end);
     case LinkType.ppp:
-      return decodePpp(v, b, off, end, 0);
     case LinkType.pppHdlc:
-      // LINKTYPE_PPP_HDLC files may hold Cisco HDLC frames too (address 0x0F unicast / 0x8F broadcast).
+      // Router captures labelled PPP often hold Cisco HDLC frames (address 0x0F unicast / 0x8F broadcast, never a
+      // PPP address or protocol byte); tshark reads them the same way.
       if (end - off >= 1 && (b[off] === 0x0f || b[off] === 0x8f)) return decodeCiscoHdlc(v, b, off, end);
       return decodePpp(v, b, off, end, 0);
     case LinkType.cHdlc:
@@ -52,6 +55,13 @@ export function decodeLink(v: PacketView, b: Uint8Array, off: number, end: numbe
       return decodePpi(v, b, off, end);
     case LinkType.nflog:
       return decodeNflog(v, b, off, end);
+    case LinkType.ieee80211:
+      return decodeIeee80211(v, b, off, end, 0);
+    case LinkType.radiotap:
+      // Radiotap (radiotap.org): version(1) pad(1) length(2, LE) present flags..., then the 802.11 frame. A trailing
+      // FCS (radiotap flag 0x10) needs no handling: the IP length clamps the packet before it.
+      if (end - off < 8 || u16le(b, off + 2) < 8) return 'truncated_link';
+      return decodeIeee80211(v, b, off + u16le(b, off + 2), end, 0);
     default:
       return 'unsupported_link_type';
   }
@@ -77,8 +87,8 @@ export function decodeEtherType(
   depth: number,
 ): DecodeStatus {
   let vlanTags = 0;
-  // Each pass consumes at least 4 bytes; the bound covers MAX_VLAN_TAGS tags plus LLC/SNAP headers between them.
-  for (let hop = 0; hop <= MAX_VLAN_TAGS + 2; hop++) {
+  // Each pass consumes at least 4 bytes; the bound covers MAX_VLAN_TAGS tags plus a few shims between them.
+  for (let hop = 0; hop < MAX_LINK_HEADERS; hop++) {
     v.lastEtherType = type;
     switch (type) {
       case EtherType.ipv4:
@@ -104,6 +114,40 @@ export function decodeEtherType(
         return decodeMpls(v, b, off, end, depth);
       case EtherType.pppoeSession:
         return decodePppoe(v, b, off, end, depth);
+      case EtherType.vnTag:
+        // VN-Tag (Cisco FEX, later IEEE 802.1Qbh): 4 tag bytes, then the next ethertype.
+        if (end - off < 6) return 'truncated_link';
+        type = u16(b, off + 4);
+        off += 6;
+        continue;
+      case EtherType.eTag:
+        // IEEE 802.1BR E-TAG: 6 tag bytes, then the next ethertype.
+        if (end - off < 8) return 'truncated_link';
+        type = u16(b, off + 6);
+        off += 8;
+        continue;
+      case EtherType.ciscoMetaData: {
+        // Cisco MetaData (TrustSec SGT): version(1) length(1, 8-byte units, counting from the ethertype before
+        // it to the next one included) options; the next ethertype closes it. Usual: length 1, one SGT option.
+        if (end - off < 2) return 'truncated_link';
+        const next = off + b[off + 1]! * 8 - 2;
+        if (next < off + 2 || end - next < 2) return 'truncated_link';
+        type = u16(b, next);
+        off = next + 2;
+        continue;
+      }
+      case EtherType.fabricPath:
+        // Cisco FabricPath: FTag/TTL(2), then the original frame's MAC addresses and ethertype.
+        if (end - off < 16) return 'truncated_link';
+        type = u16(b, off + 14);
+        off += 16;
+        continue;
+      case EtherType.pbb:
+        // IEEE 802.1ah backbone I-TAG: flags + I-SID(4), customer MAC addresses(12), next ethertype.
+        if (end - off < 18) return 'truncated_link';
+        type = u16(b, off + 16);
+        off += 18;
+        continue;
       default:
         break;
     }
@@ -117,7 +161,7 @@ export function decodeEtherType(
     }
     return 'not_ip';
   }
-  return 'too_many_vlan_tags';
+  return 'too_many_link_headers';
 }
 
 /**
@@ -147,13 +191,13 @@ export function decodeMpls(v: PacketView, b: Uint8Array, off: number, end: numbe
 
 /**
  * PPPoE session stage (RFC 2516 §4: ver/type(1)=0x11 code(1)=0 session(2) length(2)), then the PPP protocol.
- * The PPPoE length bounds the PPP frame; the IP total length clamps again inside.
+ * The PPPoE length is not used to bound the packet: real captures (zeek/pppoe-over-qinq.pcap) carry lengths
+ * shorter than the IP packet they hold, and tshark reads the IP to its total length; that clamps padding anyway.
  */
 function decodePppoe(v: PacketView, b: Uint8Array, off: number, end: number, depth: number): DecodeStatus {
   if (end - off < 6) return 'truncated_link';
   if (b[off] !== 0x11 || b[off + 1] !== 0) return 'not_ip';
-  const pppEnd = Math.min(end, off + 6 + u16(b, off + 4));
-  return decodePpp(v, b, off + 6, pppEnd, depth);
+  return decodePpp(v, b, off + 6, end, depth);
 }
 
 /**
@@ -191,6 +235,38 @@ export function decodePpp(v: PacketView, b: Uint8Array, off: number, end: number
 function decodeCiscoHdlc(v: PacketView, b: Uint8Array, off: number, end: number): DecodeStatus {
   if (end - off < 4) return 'truncated_link';
   return decodeEtherType(v, b, off + 4, end, u16(b, off + 2), 0);
+}
+
+/**
+ * IEEE 802.11 data frame (IEEE 802.11-2020 §9.2.4, §9.3.2): frame control(2) duration(2) addresses 1-3(18)
+ * sequence control(2), address 4 when both DS bits are set, QoS control(2) for QoS subtypes, HT control(4) when
+ * the +HTC/order bit is set on a QoS frame; then LLC/SNAP and an ethertype. Management, control, null-data,
+ * protected (encrypted) and non-first fragments carry no readable IP: 'not_ip'. For an A-MSDU (QoS control bit 7)
+ * the first subframe (DA SA length, §9.3.2.2.2) is decoded.
+ */
+export function decodeIeee80211(v: PacketView, b: Uint8Array, off: number, end: number, depth: number): DecodeStatus {
+  if (end - off < 24) return 'truncated_link';
+  const fc0 = b[off]!;
+  const fc1 = b[off + 1]!;
+  const subtype = fc0 >> 4;
+  // Protocol version 0, type 2 (data), not a null-data subtype (bit 2), not protected, first fragment only.
+  if ((fc0 & 0x0f) !== 0x08 || (subtype & 0x04) !== 0 || (fc1 & 0x40) !== 0) return 'not_ip';
+  if ((u16le(b, off + 22) & 0x000f) !== 0) return 'not_ip';
+  let p = off + 24;
+  if ((fc1 & 0x03) === 0x03) p += 6;
+  let amsdu = false;
+  if ((subtype & 0x08) !== 0) {
+    if (end - p < 2) return 'truncated_link';
+    amsdu = (b[p]! & 0x80) !== 0;
+    p += 2;
+    if ((fc1 & 0x80) !== 0) p += 4;
+  }
+  if (amsdu) p += 14;
+  // LLC/SNAP (RFC 1042, or 802.1H bridge tunnel OUI 00-00-F8) then the ethertype.
+  if (end - p < 8) return 'truncated_link';
+  if (b[p] !== 0xaa || b[p + 1] !== 0xaa || b[p + 2] !== 0x03 || b[p + 3] !== 0 || b[p + 4] !== 0) return 'not_ip';
+  if (b[p + 5] !== 0 && b[p + 5] !== 0xf8) return 'not_ip';
+  return decodeEtherType(v, b, p + 8, end, u16(b, p + 6), depth);
 }
 
 /**

@@ -18,8 +18,10 @@ export const LinkType = {
   pppoe: 51,
   raw: 101,
   cHdlc: 104,
+  ieee80211: 105,
   loop: 108,
   linuxSll: 113,
+  radiotap: 127,
   ppi: 192,
   nflog: 239,
   ipv4: 228,
@@ -45,6 +47,11 @@ export const EtherType = {
   teb: 0x6558,
   erspan2: 0x88be,
   erspan3: 0x22eb,
+  vnTag: 0x8926,
+  eTag: 0x893f,
+  pbb: 0x88e7,
+  ciscoMetaData: 0x8909,
+  fabricPath: 0x8903,
 } as const;
 
 export const IpProto = {
@@ -181,6 +188,10 @@ const ETHER_TYPE_NAMES = new Map<number, string>([
   [0x88f8, 'nc_si'],
   [0x88fb, 'prp'],
   [0x8902, 'cfm'],
+  [0x8903, 'fabricpath'],
+  [0x8909, 'cisco_metadata'],
+  [0x8926, 'vn_tag'],
+  [0x893f, 'e_tag'],
   [0x8906, 'fcoe'],
   [0x8914, 'fcoe_init'],
   [0x8915, 'roce'],

@@ -2,7 +2,12 @@
  * Tunnels, decoded down to the innermost IP flow: GRE (RFC 2784, key/sequence RFC 2890, routing RFC 1701 §2.1,
  * enhanced GRE for PPTP RFC 2637 §4.1), ERSPAN types I/II/III over GRE (draft-foschiano-erspan §4), IP-in-IP
  * (protocols 4 and 41, RFC 2003 / RFC 4213), VXLAN (RFC 7348 §5, UDP 4789), Geneve (RFC 8926 §3.4, UDP 6081),
- * GTP-U v1 G-PDUs with extension headers (3GPP TS 29.281 §5, UDP 2152) and Teredo (RFC 4380 §5.1.1, UDP 3544).
+ * GTP-U v1 G-PDUs with extension headers (3GPP TS 29.281 §5, UDP 2152), Teredo (RFC 4380 §5.1.1, UDP 3544),
+ * L2TPv2 data messages (RFC 2661 §3.1, UDP 1701), GRE-in-UDP (RFC 8086, UDP 4754), CAPWAP data (RFC 5415, UDP
+ * 5247) and Aruba's 802.11-in-GRE.
+ *
+ * Not decoded (the packet stays the carrier's flow): AYIYA, LISP, L2TPv3 (its cookie length is configuration),
+ * VXLAN-GPE, DTLS-protected CAPWAP.
  *
  * Each decoder is entered at the carrier's `depth` and decodes the inner packet at depth + 1; ip.ts refuses to
  * enter beyond MAX_TUNNEL_DEPTH. A decoder returns 'not_tunnel' when it refuses the tunnel header before touching
@@ -12,7 +17,7 @@
  */
 import { u16 } from './bytes.ts';
 import { decodeIPv4, decodeIPv6, decodeIpByNibble } from './ip.ts';
-import { decodeEtherType, decodeEthernet, decodePpp } from './link.ts';
+import { decodeEthernet, decodeEtherType, decodeIeee80211, decodePpp } from './link.ts';
 import { EtherType, IpProto } from './names.ts';
 import { type PacketView, Tunnel } from './packet.ts';
 import { type DecodeStatus, MAX_TUNNEL_OPTIONS } from './status.ts';
@@ -20,10 +25,21 @@ import { type DecodeStatus, MAX_TUNNEL_OPTIONS } from './status.ts';
 /** A tunnel decoder's result: the inner packet's status, or 'not_tunnel' (view untouched, carrier stands). */
 export type TunnelStatus = DecodeStatus | 'not_tunnel';
 
-export const UdpTunnelPort = { vxlan: 4789, gtpu: 2152, geneve: 6081, teredo: 3544 } as const;
+/** UDP ports decoded as tunnels (IANA assignments; the destination port decides when both qualify). */
+export const UdpTunnelPort = {
+  vxlan: 4789,
+  gtpu: 2152,
+  geneve: 6081,
+  teredo: 3544,
+  l2tp: 1701,
+  greInUdp: 4754,
+  capwapData: 5247,
+} as const;
 
 function isTunnelPort(port: number): boolean {
-  return port === 4789 || port === 2152 || port === 6081 || port === 3544;
+  return (
+    port === 4789 || port === 2152 || port === 6081 || port === 3544 || port === 1701 || port === 4754 || port === 5247
+  );
 }
 
 export function isUdpTunnelPort(srcPort: number, dstPort: number): boolean {
@@ -57,6 +73,13 @@ export function decodeUdpTunnel(
       return decodeGtpu(v, b, off, end, depth);
     case UdpTunnelPort.geneve:
       return decodeGeneve(v, b, off, end, depth);
+    case UdpTunnelPort.l2tp:
+      return decodeL2tp(v, b, off, end, depth);
+    case UdpTunnelPort.capwapData:
+      return decodeCapwap(v, b, off, end, depth);
+    case UdpTunnelPort.greInUdp:
+      // GRE-in-UDP (RFC 8086 §3): the UDP payload is a GRE header and its payload.
+      return decodeGre(v, b, off, end, depth);
     default:
       return decodeTeredo(v, b, off, end, depth);
   }
@@ -126,6 +149,42 @@ function decodeTeredo(v: PacketView, b: Uint8Array, off: number, end: number, de
   return entered(v, decodeIPv6(v, b, p, end, depth + 1), Tunnel.teredo, depth);
 }
 
+/**
+ * L2TPv2 data messages (RFC 2661 §3.1): T L x x S x O P x x x x Ver(4)=2, [length(2) if L], tunnel id(2), session
+ * id(2), [Ns(2) Nr(2) if S], [offset size(2) + padding if O], then a PPP frame. Control messages (T) and L2TPv3
+ * (whose cookie length is configuration, not on the wire) stay UDP flows.
+ */
+function decodeL2tp(v: PacketView, b: Uint8Array, off: number, end: number, depth: number): TunnelStatus {
+  if (end - off < 6) return 'not_tunnel';
+  const flags = u16(b, off);
+  if ((flags & 0x8000) !== 0 || (flags & 0x000f) !== 2) return 'not_tunnel';
+  let p = off + 2 + ((flags & 0x4000) !== 0 ? 2 : 0) + 4 + ((flags & 0x0800) !== 0 ? 4 : 0);
+  if ((flags & 0x0200) !== 0) {
+    if (end - p < 2) return 'not_tunnel';
+    p += 2 + u16(b, p);
+  }
+  if (p >= end) return 'not_tunnel';
+  return entered(v, decodePpp(v, b, p, end, depth + 1), Tunnel.l2tp, depth);
+}
+
+/**
+ * CAPWAP data channel (RFC 5415 §4.1-4.3, UDP 5247): preamble(1: version 0, type 0 = clear text), then HLEN(5, in
+ * 4-byte words, preamble included) RID(5) WBID(5) T(1) F L W M K flags(3) ...; the payload starts HLEN words in.
+ * T = 1 with WBID 1 is a native 802.11 frame, T = 0 an 802.3 frame. DTLS-protected and fragmented packets stay
+ * UDP flows.
+ */
+function decodeCapwap(v: PacketView, b: Uint8Array, off: number, end: number, depth: number): TunnelStatus {
+  if (end - off < 8 || b[off] !== 0) return 'not_tunnel';
+  const headerLen = (b[off + 1]! >> 3) * 4;
+  const native = (b[off + 2]! & 1) === 1;
+  const wbid = (b[off + 2]! >> 1) & 0x1f;
+  if (headerLen < 8 || (b[off + 3]! & 0x80) !== 0 || off + headerLen >= end) return 'not_tunnel';
+  const p = off + headerLen;
+  if (native && wbid !== 1) return 'not_tunnel';
+  const status = native ? decodeIeee80211(v, b, p, end, depth + 1) : decodeEthernet(v, b, p, end, depth + 1);
+  return entered(v, status, Tunnel.capwap, depth);
+}
+
 /** IP-in-IP: protocol 4 carries IPv4 (RFC 2003), 41 IPv6 (RFC 4213 §3.5), under either outer version. */
 export function decodeIpInIp(v: PacketView, b: Uint8Array, off: number, end: number, depth: number): TunnelStatus {
   const status =
@@ -188,6 +247,11 @@ export function decodeGre(v: PacketView, b: Uint8Array, off: number, end: number
       p += (b[p + 11]! & 1) === 1 ? 20 : 12;
       return entered(v, decodeEthernet(v, b, p, innerEnd, depth + 1), Tunnel.erspan, depth);
     default:
+      // Aruba access points tunnel 802.11 frames to their controller in GRE types 0x8200-0x8299 (Zeek's GRE
+      // analyzer reads them the same way).
+      if (proto >= 0x8200 && proto <= 0x8299) {
+        return entered(v, decodeIeee80211(v, b, p, innerEnd, depth + 1), Tunnel.gre, depth);
+      }
       return entered(v, decodeEtherType(v, b, p, innerEnd, proto, depth + 1), Tunnel.gre, depth);
   }
 }
