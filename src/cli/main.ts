@@ -2,8 +2,9 @@
  * The flowsieve command line. Every command is registered from its own module; errors the user can act on are
  * one line on stderr with exit code 2, never a stack trace.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { z } from 'zod';
 import { CaptureError } from '../capture/index.ts';
 import { OutputError } from '../output/index.ts';
 import { register as registerClassify } from './classify.ts';
@@ -15,6 +16,56 @@ import { register as registerTrain } from './train.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/**
+ * flowsieve.config.json: defaults for the options people repeat, per command, with the option names as on the
+ * command line in camelCase (`{ "extract": { "idleTimeout": "60", "localNet": "10.0.0.0/8" } }`). Flags given on the
+ * command line win. The file is data: parsed as JSON, size-limited, validated, never evaluated.
+ */
+const ConfigSchema = z
+  .object({
+    extract: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    train: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    evaluate: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    classify: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    report: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .strict();
+type Config = z.infer<typeof ConfigSchema>;
+const MAX_CONFIG_BYTES = 1 << 20;
+
+export function loadConfig(path: string, explicit: boolean): Config {
+  if (!existsSync(path)) {
+    if (explicit) throw new UserError(`${path}: config file not found`);
+    return {};
+  }
+  const text = readFileSync(path, 'utf8');
+  if (text.length > MAX_CONFIG_BYTES) throw new UserError(`${path}: config file larger than 1 MiB`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = ConfigSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Fill options the user did not give on the command line from the config file. */
+function applyConfig(cmd: Command, config: Config, file: string): void {
+  const section = config[cmd.name() as keyof Config];
+  if (!section) return;
+  const known = new Set(cmd.options.map((o) => o.attributeName()));
+  for (const [key, value] of Object.entries(section)) {
+    if (!known.has(key)) throw new UserError(`${file}: ${cmd.name()}.${key}: not an option of '${cmd.name()}' (see flowsieve ${cmd.name()} --help)`);
+    const source = cmd.getOptionValueSource(key);
+    if (source === undefined || source === 'default') cmd.setOptionValueWithSource(key, typeof value === 'number' ? String(value) : value, 'config');
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -25,7 +76,13 @@ export function buildProgram(): Command {
     .version(pkg.version, '-V, --version')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(add --help for usage)')
+    .option('--config <file>', 'option defaults per command (default: ./flowsieve.config.json when present)')
     .exitOverride();
+  program.hook('preAction', (_root, action) => {
+    const explicit = program.opts().config as string | undefined;
+    const file = explicit ?? 'flowsieve.config.json';
+    applyConfig(action, loadConfig(file, explicit !== undefined), file);
+  });
   registerExtract(program);
   registerTrain(program);
   registerEvaluate(program);

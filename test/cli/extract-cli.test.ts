@@ -1,0 +1,114 @@
+/**
+ * The extract command as a user runs it: help and version, exit codes and one-line errors, stdin streaming,
+ * stdout output, unwritable output detected before reading, the config file, and Parquet that DuckDB reads back.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { bytes, tcpFrame, udpFrame } from '../helpers/packets.ts';
+import { writePcap, writePcapng } from '../helpers/pcap-writer.ts';
+import { at } from '../helpers/run.ts';
+import { PROJECT_ROOT } from '../helpers/shared.ts';
+
+const BIN = path.join(PROJECT_ROOT, 'bin/flowsieve.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], opts: { input?: Uint8Array; cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input: opts.input, cwd: opts.cwd ?? dir, env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+const packets = [
+  { tsUs: at(0), data: tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1111, dport: 80, flags: 'S' }) },
+  { tsUs: at(0.1), data: tcpFrame({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 1111, flags: 'SA' }) },
+  { tsUs: at(0.2), data: udpFrame({ src: '10.0.0.1', dst: '10.0.0.3', sport: 5353, dport: 53, payload: bytes('abc') }) },
+];
+const pcap = writePcap(packets);
+const pcapFile = path.join(dir, 'in.pcap');
+writeFileSync(pcapFile, pcap);
+
+test('--help shows examples, --version the version, an unknown flag fails with a hint (exit 2)', () => {
+  const help = run(['extract', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Examples:/);
+  assert.match(run(['--version']).stdout, /^\d+\.\d+\.\d+/);
+  const bad = run(['extract', pcapFile, '--idle-timout', '5']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown option '--idle-timout'/);
+  assert.match(bad.stderr, /Did you mean --idle-timeout\?/);
+});
+
+test('not a capture: one line naming the file and its magic bytes, exit 2, no stack trace', () => {
+  const notCapture = path.join(dir, 'notes.txt');
+  writeFileSync(notCapture, 'hello world, not a pcap');
+  const r = run(['extract', notCapture, '-o', '-', '-q']);
+  assert.equal(r.code, 2);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1);
+  assert.match(lines[0]!, /notes\.txt.*0x68656c6c/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});
+
+test('an unwritable output fails before any input is read', () => {
+  const r = run(['extract', pcapFile, '-o', '/nonexistent-dir/flows.csv']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cannot write output/);
+  assert.doesNotMatch(r.stderr, /summary/);
+});
+
+test('a pcapng stream on stdin becomes JSONL on stdout; the summary goes to stderr', () => {
+  const ng = writePcapng([{ interfaces: [{ linkType: 1 }], packets }]);
+  const r = run(['extract', '-', '-o', '-'], { input: ng });
+  assert.equal(r.code, 0);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows.map((x) => x.protocol).sort(), [17, 6]);
+  assert.match(r.stderr, /packets read\s+3/);
+});
+
+test('CSV to stdout has the documented header; --stats writes the counters', () => {
+  const statsFile = path.join(dir, 'stats.json');
+  const r = run(['extract', pcapFile, '-o', '-', '--format', 'csv', '--stats', statsFile, '-q']);
+  assert.equal(r.code, 0);
+  const header = r.stdout.split('\n')[0]!.split(',');
+  for (const c of ['flow_id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'first_seen_us', 'last_seen_us', 'fwd_packets', 'bwd_packets', 'fwd_bytes', 'bwd_bytes', 'fwd_payload_bytes', 'bwd_payload_bytes', 'end_reason', 'tls_ja3', 'tls_sni']) {
+    assert.ok(header.includes(c), `missing column ${c}`);
+  }
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
+  assert.equal(stats.packets_read, 3);
+  assert.equal(stats.packets_in_flows, 3);
+  assert.deepEqual(stats.dropped, {});
+});
+
+test('flowsieve.config.json supplies defaults; flags override; bad keys are named', () => {
+  const cwd = mkdtempSync(path.join(dir, 'cfg-'));
+  writeFileSync(path.join(cwd, 'flowsieve.config.json'), JSON.stringify({ extract: { format: 'csv', quiet: true } }));
+  const r = run(['extract', pcapFile, '-o', '-'], { cwd });
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /^flow_id,/);
+  assert.equal(r.stderr, '');
+  writeFileSync(path.join(cwd, 'flowsieve.config.json'), JSON.stringify({ extract: { idleTimout: 5 } }));
+  const bad = run(['extract', pcapFile, '-o', '-'], { cwd });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /extract\.idleTimout: not an option/);
+});
+
+test('Parquet output reads back in DuckDB with the same rows and types', async () => {
+  const out = path.join(dir, 'flows.parquet');
+  const r = run(['extract', pcapFile, '-o', out, '-q']);
+  assert.equal(r.code, 0);
+  assert.ok(existsSync(out));
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const conn = await (await DuckDBInstance.create()).connect();
+  const rows = (await conn.runAndReadAll(`select protocol, fwd_packets, bwd_packets, src_ip, tls_sni from '${out}' order by protocol`)).getRowObjects();
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0]!.protocol, 6n);
+  assert.equal(rows[0]!.fwd_packets, 1n);
+  assert.equal(rows[0]!.bwd_packets, 1n);
+  assert.equal(rows[1]!.src_ip, '10.0.0.1');
+  assert.equal(rows[1]!.tls_sni, null);
+});
