@@ -60,9 +60,13 @@ function applyConfig(cmd: Command, config: Config, file: string): void {
   if (!section) return;
   const known = new Set(cmd.options.map((o) => o.attributeName()));
   for (const [key, value] of Object.entries(section)) {
-    if (!known.has(key)) throw new UserError(`${file}: ${cmd.name()}.${key}: not an option of '${cmd.name()}' (see flowsieve ${cmd.name()} --help)`);
+    if (!known.has(key))
+      throw new UserError(
+        `${file}: ${cmd.name()}.${key}: not an option of '${cmd.name()}' (see flowsieve ${cmd.name()} --help)`,
+      );
     const source = cmd.getOptionValueSource(key);
-    if (source === undefined || source === 'default') cmd.setOptionValueWithSource(key, typeof value === 'number' ? String(value) : value, 'config');
+    if (source === undefined || source === 'default')
+      cmd.setOptionValueWithSource(key, typeof value === 'number' ? String(value) : value, 'config');
   }
 }
 

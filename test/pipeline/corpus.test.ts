@@ -15,7 +15,6 @@ import { runExtract } from '../../src/pipeline.ts';
 import { KNOWN_DIFFERENCES } from '../helpers/five-tuple-differences.ts';
 import { HAS_SHARED, SHARED, sharedPath } from '../helpers/shared.ts';
 
-
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
@@ -62,7 +61,10 @@ test('every shared capture: no crash, full accounting, capinfos totals, tshark 5
   for (const line of readFileSync(sharedPath('reference/five-tuple-packets.tsv'), 'utf8').trim().split('\n').slice(1)) {
     const [file, proto, a, b, n] = line.split('\t');
     let m = tuples.get(file!);
-    if (!m) tuples.set(file!, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      tuples.set(file!, m);
+    }
     m.set(`${proto}|${a}|${b}`, Number(n));
   }
 
