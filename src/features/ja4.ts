@@ -1,0 +1,114 @@
+/**
+ * JA4 and JA4_r (raw) client fingerprints, our own code after FoxIO's specification (technical_details/JA4.md,
+ * BSD-3-Clause for JA4 itself; JA4S/JA4H/JA4X/JA4T/JA4L are under FoxIO's separate licence and not implemented).
+ *
+ * JA4 = a_b_c:
+ * - a: transport ('t' TCP, 'q' QUIC, 'd' DTLS); version: highest non-GREASE supported_versions entry, else the
+ *   legacy version ('13','12','11','10','s3','s2','d1','d2','d3', otherwise '00'); 'd' when an SNI extension is
+ *   present else 'i'; cipher count and extension count (GREASE excluded, SNI and ALPN included), two digits
+ *   capped at 99; first and last character of the first ALPN value ('00' without ALPN; '99' when it starts with
+ *   a non-ASCII byte, as FoxIO's reference outputs have it; otherwise, when either end byte is not ASCII
+ *   alphanumeric, the first and last hex digits of the value).
+ * - b: first 12 hex of SHA-256 over the sorted 4-hex cipher list, comma-joined ('000000000000' when empty).
+ * - c: first 12 hex of SHA-256 over the sorted extension list without GREASE, SNI (0000) and ALPN (0010),
+ *   then '_' and the signature algorithms in wire order (the '_' part omitted when there are none);
+ *   '000000000000' when there are no such extensions.
+ * JA4_r spells b and c out instead of hashing them.
+ */
+import { createHash } from 'node:crypto';
+import { type ClientHello, clientMaxVersion, isGrease } from '../proto/tls.ts';
+
+export type Ja4Transport = 't' | 'q' | 'd';
+
+const ZERO_HASH = '000000000000';
+
+function hex4(v: number): string {
+  return v.toString(16).padStart(4, '0');
+}
+
+/** Truncated SHA-256, remembered for repeated inputs like ja3.ts's md5Hex (bounded; cleared when full). */
+const SHA_CACHE_ENTRIES = 4096;
+const shaCache = new Map<string, string>();
+
+function sha12(s: string): string {
+  let h = shaCache.get(s);
+  if (h === undefined) {
+    h = createHash('sha256').update(s, 'latin1').digest('hex').slice(0, 12);
+    if (shaCache.size >= SHA_CACHE_ENTRIES) shaCache.clear();
+    shaCache.set(s, h);
+  }
+  return h;
+}
+
+function versionCode(v: number): string {
+  switch (v) {
+    case 0x0304:
+      return '13';
+    case 0x0303:
+      return '12';
+    case 0x0302:
+      return '11';
+    case 0x0301:
+      return '10';
+    case 0x0300:
+      return 's3';
+    case 0x0002:
+      return 's2';
+    case 0xfeff:
+      return 'd1';
+    case 0xfefd:
+      return 'd2';
+    case 0xfefc:
+      return 'd3';
+    default:
+      return '00';
+  }
+}
+
+function isAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+}
+
+function alpnCode(alpn: readonly string[]): string {
+  const first = alpn[0];
+  if (first === undefined || first.length === 0) return '00';
+  const a = first.charCodeAt(0);
+  const z = first.charCodeAt(first.length - 1);
+  if (isAlnum(a) && isAlnum(z)) return first[0]! + first[first.length - 1]!;
+  // FoxIO's ja4.py, which produced the reference outputs, writes '99' when the value starts with a non-ASCII byte
+  // (foxio-ja4/tls-non-ascii-alpn.pcapng: ALPN 0xbaad → '99'); JA4.md's newer text would give 'bd'. We follow the
+  // reference outputs; other non-alphanumeric values take the first and last hex digits as JA4.md says.
+  if (a > 0x7f) return '99';
+  return hex4(a).slice(2, 3) + hex4(z).slice(3, 4);
+}
+
+function count2(n: number): string {
+  return String(Math.min(n, 99)).padStart(2, '0');
+}
+
+export interface Ja4 {
+  ja4: string;
+  ja4R: string;
+}
+
+export function ja4(ch: ClientHello, transport: Ja4Transport): Ja4 {
+  const ciphers: string[] = [];
+  for (const c of ch.ciphers) if (!isGrease(c)) ciphers.push(hex4(c));
+  let extCount = 0;
+  const exts: string[] = [];
+  for (const e of ch.extensions) {
+    if (isGrease(e)) continue;
+    extCount++;
+    if (e !== 0x0000 && e !== 0x0010) exts.push(hex4(e));
+  }
+  ciphers.sort();
+  exts.sort();
+  const sigs: string[] = [];
+  for (const s of ch.signatureAlgorithms) if (!isGrease(s)) sigs.push(hex4(s));
+  const a = `${transport}${versionCode(clientMaxVersion(ch))}${ch.hasSni ? 'd' : 'i'}${count2(ciphers.length)}${count2(extCount)}${alpnCode(ch.alpn)}`;
+  const cipherList = ciphers.join(',');
+  const extList = sigs.length > 0 ? `${exts.join(',')}_${sigs.join(',')}` : exts.join(',');
+  const b = ciphers.length === 0 ? ZERO_HASH : sha12(cipherList);
+  const c = exts.length === 0 ? ZERO_HASH : sha12(extList);
+  return { ja4: `${a}_${b}_${c}`, ja4R: `${a}_${cipherList}_${extList}` };
+}
