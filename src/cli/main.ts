@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { CaptureError } from '../capture/index.ts';
-import { OutputError } from '../output/index.ts';
+import { OutputError, removeTemporaryOutputs } from '../output/index.ts';
 import { register as registerClassify } from './classify.ts';
 import { EXIT_USAGE, paint, UserError } from './common.ts';
 import { register as registerEvaluate } from './evaluate.ts';
@@ -107,6 +107,14 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Interrupted: never leave a half-written output behind (outputs are written to a temporary file and renamed).
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removeTemporaryOutputs();
+      process.stderr.write(`\nflowsieve: interrupted (${signal}); no output was left half-written\n`);
+      process.exit(code);
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

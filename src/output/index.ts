@@ -45,6 +45,15 @@ export class OutputError extends Error {
   }
 }
 
+/** Temporary files of sinks not yet closed: removed if the process is interrupted (see removeTemporaryOutputs). */
+const openTemporaries = new Set<string>();
+
+/** Remove the temporary files of every unfinished output (called from signal handlers before exiting). */
+export function removeTemporaryOutputs(): void {
+  for (const tmp of openTemporaries) rmSync(tmp, { force: true });
+  openTemporaries.clear();
+}
+
 export function formatFromPath(p: string): OutputFormat | undefined {
   const ext = path.extname(p.replace(/\.(gz|zst)$/, '')).toLowerCase();
   if (ext === '.csv') return 'csv';
@@ -113,6 +122,7 @@ export function openSink(opts: SinkOptions): FlowSink {
   let fd: number;
   try {
     fd = toStdout ? 1 : openSync(tmp, 'w');
+    if (!toStdout) openTemporaries.add(tmp);
   } catch (e) {
     throw new OutputError(
       'unwritable',
@@ -126,6 +136,7 @@ export function openSink(opts: SinkOptions): FlowSink {
     if (!toStdout) {
       closeSync(fd);
       renameSync(tmp, opts.path);
+      openTemporaries.delete(tmp);
     }
   };
   const abort = () => {
@@ -136,6 +147,7 @@ export function openSink(opts: SinkOptions): FlowSink {
         closeSync(fd);
       } catch {}
       rmSync(tmp, { force: true });
+      openTemporaries.delete(tmp);
     }
   };
 
