@@ -14,6 +14,12 @@ import { ByteReader } from './reader.ts';
 import { type ClientHello, parseClientHello } from './tls.ts';
 
 export const QUIC_MAX_CRYPTO_BYTES = 65536;
+/**
+ * CRYPTO data is buffered only up to this far beyond the contiguous prefix. Clients do send a hello's frames out of
+ * order (Chrome's chaos protection shuffles them within the hello, a few KiB), but a frame claiming offset 60,000
+ * with nothing before it would otherwise pin a 64 KiB buffer per flow in a flood.
+ */
+export const QUIC_CRYPTO_REORDER_WINDOW = 16384;
 export const QUIC_MAX_RANGES = 64;
 export const QUIC_MAX_PACKETS_PER_DATAGRAM = 8;
 export const QUIC_MAX_CID = 20;
@@ -27,6 +33,7 @@ export const QUIC_ANOMALIES = [
   'quic_decrypt_failed',
   'quic_bad_frame',
   'quic_crypto_too_long',
+  'quic_crypto_gap',
   'quic_too_many_ranges',
   'quic_bad_client_hello',
 ] as const;
@@ -390,6 +397,11 @@ export class QuicInitialSession {
       this.note('quic_crypto_too_long');
       if (offset >= QUIC_MAX_CRYPTO_BYTES) return;
       data = data.subarray(0, QUIC_MAX_CRYPTO_BYTES - offset);
+    }
+    const contiguous = this.ranges[0] === 0 ? this.ranges[1]! : 0;
+    if (offset > contiguous + QUIC_CRYPTO_REORDER_WINDOW) {
+      this.note('quic_crypto_gap');
+      return;
     }
     // Grow by powers of two up to the limit: a typical hello needs 2 KiB, not the full 64 KiB per flow.
     const need = offset + data.length;

@@ -33,6 +33,16 @@ export const TLS_MAX_CERTS = 16;
 export const TLS_RECORD_LENGTHS_KEPT = 8;
 export const TLS_TCP_WINDOW = 65536;
 export const TLS_TCP_MAX_PENDING = 16;
+/**
+ * Out-of-order bytes held across ALL flows. A flood of half-handshakes with gaps (16 segments per flow × many live
+ * flows) would otherwise pin ~23 KiB per flow; past this budget a flow gives up reassembly (`tls_tcp_budget`).
+ */
+export const TLS_TCP_GLOBAL_PENDING_BYTES = 16 * 1024 * 1024;
+let pendingBytesAllFlows = 0;
+/** Out-of-order bytes currently held by every TLS direction together (for tests and stats). */
+export function tlsPendingBytes(): number {
+  return pendingBytesAllFlows;
+}
 /** RFC 8446 §5.1: a record body is at most 2^14 bytes (+2048 for TLS 1.2 ciphertext expansion, RFC 5246 §6.2.3). */
 export const TLS_MAX_RECORD_BODY = 16384 + 2048;
 
@@ -54,6 +64,7 @@ export const TLS_ANOMALIES = [
   'tls_bad_certificate',
   'tls_tcp_gap',
   'tls_tcp_window',
+  'tls_tcp_budget',
   'tls_truncated_message',
 ] as const;
 export type TlsAnomaly = (typeof TLS_ANOMALIES)[number];
@@ -657,6 +668,8 @@ export class TlsDirection {
   nextSeq = 0;
   pendingSeq: number[] = [];
   pendingData: Uint8Array[] = [];
+  /** Bytes held in pendingData (counted in the global budget). */
+  private pendingBytes = 0;
   /** Bytes delivered in order so far. */
   streamBytes = 0;
   retransmittedSegments = 0;
@@ -737,8 +750,14 @@ export class TlsDirection {
         this.fail('tls_tcp_window');
         return;
       }
+      if (pendingBytesAllFlows + len > TLS_TCP_GLOBAL_PENDING_BYTES) {
+        this.fail('tls_tcp_budget');
+        return;
+      }
       this.pendingSeq.push(seq);
       this.pendingData.push(buf.slice(off, off + len));
+      this.pendingBytes += len;
+      pendingBytesAllFlows += len;
       return;
     }
     this.drainPending();
@@ -759,6 +778,8 @@ export class TlsDirection {
         const data = this.pendingData[i]!;
         this.pendingSeq.splice(i, 1);
         this.pendingData.splice(i, 1);
+        this.pendingBytes -= data.length;
+        pendingBytesAllFlows -= data.length;
         if (d + data.length > 0) this.inOrder(data, -d, data.length + d);
         progressed = true;
         break;
@@ -907,6 +928,8 @@ export class TlsDirection {
     this.hsLen = 0;
     this.pendingSeq.length = 0;
     this.pendingData.length = 0;
+    pendingBytesAllFlows -= this.pendingBytes;
+    this.pendingBytes = 0;
   }
 
   fail(anomaly: TlsAnomaly): void {
