@@ -115,6 +115,10 @@ export async function main(argv: string[]): Promise<number> {
       process.exit(code);
     });
   }
+  // `flowsieve ... | head`: a closed pipe ends the run quietly instead of with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -124,6 +128,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version exit 0; unknown options/commands have already been reported with a hint.
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
+    if (e instanceof OutputError && e.code === 'broken_pipe') return 0;
     if (e instanceof UserError || e instanceof CaptureError || e instanceof OutputError) {
       process.stderr.write(`${paint(31, 'flowsieve: error:')} ${e.message}\n`);
       return e instanceof UserError ? e.exitCode : EXIT_USAGE;

@@ -94,8 +94,11 @@ class TextWriter {
       try {
         data = data.subarray(writeSync(this.fd, data));
       } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // The reader went away (`| head`): stop quietly, as command-line tools do.
+        if (code === 'EPIPE') throw new OutputError('broken_pipe', 'output pipe closed by the reader');
         // stdout as a non-blocking pipe can report EAGAIN; retry until the reader catches up.
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        if (code !== 'EAGAIN') throw e;
       }
     }
   }
@@ -152,7 +155,7 @@ export function openSink(opts: SinkOptions): FlowSink {
   };
 
   if (format === 'parquet') {
-    const writer = new ParquetRowWriter(fd, columns, opts.rowGroupSize ?? 65536);
+    const writer = new ParquetRowWriter(fd, columns, opts.rowGroupSize ?? 8192);
     return {
       get rows() {
         return rows;
