@@ -10,6 +10,7 @@ import { defaultMeters, type FeatureOptions, meterColumns } from './features/ind
 import type { ColumnSpec, FlowRow } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
 import { type Dialect, type FlowSink, type OutputFormat, openSink } from './output/index.ts';
+import { runParallelExtract } from './parallel/extract.ts';
 import {
   type ExtractOptions,
   type ExtractStats,
@@ -30,6 +31,8 @@ export interface ExtractRequest {
   onFlow?: (row: FlowRow) => void;
   onWarning?: (w: CaptureWarning) => void;
   onProgress?: ExtractOptions['onProgress'];
+  /** Worker threads (default 1): > 1 shards one file by flow hash, or spreads several files (src/parallel). */
+  threads?: number;
 }
 
 /** Every column of a flow record in the default dialect, in output order. */
@@ -51,18 +54,27 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
     : undefined;
   let stats: ExtractStats;
   try {
-    stats = await runExtract({
+    const common = {
       inputs: req.inputs,
       flow: req.flow,
-      meters,
       sourceFileColumn: several,
       onWarning: req.onWarning,
       onProgress: req.onProgress,
-      onFlow: (row) => {
+      onFlow: (row: FlowRow) => {
         sink?.write(row);
         req.onFlow?.(row);
       },
-    });
+    };
+    stats =
+      (req.threads ?? 1) > 1
+        ? await runParallelExtract({
+            ...common,
+            features: req.features,
+            threads: req.threads!,
+            // Parquet without a row listener: workers build the columns, the main thread only encodes.
+            columnar: req.onFlow ? undefined : sink?.columnar,
+          })
+        : await runExtract({ ...common, meters });
   } catch (e) {
     sink?.abort();
     throw e;

@@ -10,7 +10,7 @@ import { decodeFrame, linkTypeName } from './decode/index.ts';
 import { PacketView, TUNNEL_NAMES } from './decode/packet.ts';
 import type { ColumnSpec, FlowRow, Meter } from './features/meter.ts';
 import { FlowRecord } from './features/record.ts';
-import { formatAddress } from './flow/key.ts';
+import { formatAddress, KEY_WORDS, packetKeyHash } from './flow/key.ts';
 import { END_REASON_NAMES, type FlowListener, FlowTable, type FlowTableOptions } from './flow/table.ts';
 
 export interface ExtractOptions {
@@ -33,6 +33,40 @@ export interface ExtractOptions {
   }) => void;
   /** Add `source_file` to every row (default: when several inputs are read). */
   sourceFileColumn?: boolean;
+  /** Process only the flows of one shard (src/parallel); every shard reads the whole input. */
+  shard?: ShardOptions;
+}
+
+/**
+ * One worker's share of a capture read by `count` workers at once, each reading every packet (src/parallel).
+ * A flow belongs to shard `flowShard(hash, count)` of its symmetric key hash, so both directions reach one worker.
+ * DNS flows (TCP/UDP port 53 or 5353 at either end) are processed by every shard, because the DNS meter's context
+ * (the name a server address was resolved from, per-client counters) joins them to flows of all shards; only the
+ * owner emits their rows. Packets that become no flow (decode errors, capture drops) are counted by shard 0 only,
+ * so the shards' counters add up to the single-threaded ones.
+ */
+export interface ShardOptions {
+  index: number;
+  count: number;
+  /** An owned flow started at the packet with this ordinal (0-based, over every packet handed to the pipeline). */
+  onFlowCreated(ordinal: number): void;
+  /** Written by the pipeline just before onFlow: the ordinal of the ended flow's first packet. */
+  flowOrdinal: number;
+  /** Written by the pipeline: packets handed to it so far in the current file. */
+  packetsSeen: number;
+}
+
+/** The shard a flow key hash belongs to (remixed: the table indexes by the low bits of the same hash). */
+export function flowShard(hash: number, count: number): number {
+  return (Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0) % count;
+}
+
+/** TCP/UDP flows on the DNS ports feed the DNS meter's cross-flow context: every shard processes them. */
+function isDnsFlow(v: PacketView): boolean {
+  if (v.protocol !== 6 && v.protocol !== 17) return false;
+  const a = v.srcPort;
+  const b = v.dstPort;
+  return a === 53 || b === 53 || (v.protocol === 17 && (a === 5353 || b === 5353));
 }
 
 export interface ExtractStats {
@@ -180,8 +214,14 @@ export class FlowPipeline {
     linkType: number,
   ) => void;
 
+  /** Shard mode only: per slot, 1 when the flow belongs to another shard (processed for DNS context only). */
+  private shadow = new Uint8Array(0);
+  /** Shard mode only: per slot, ordinal of the flow's first packet. */
+  private firstOrdinal = new Float64Array(0);
+  private shadowPacket = 0;
+
   constructor(
-    private readonly opts: Pick<ExtractOptions, 'flow' | 'meters' | 'onFlow'> & { sourceFileColumn: boolean },
+    private readonly opts: Pick<ExtractOptions, 'flow' | 'meters' | 'onFlow' | 'shard'> & { sourceFileColumn: boolean },
   ) {
     this.meters = opts.meters;
     const meters = this.meters;
@@ -191,10 +231,31 @@ export class FlowPipeline {
         const t = new Uint8Array(capacity);
         t.set(this.tunnels.subarray(0, Math.min(capacity, this.tunnels.length)));
         this.tunnels = t;
+        if (opts.shard) {
+          const sh = new Uint8Array(capacity);
+          sh.set(this.shadow.subarray(0, Math.min(capacity, this.shadow.length)));
+          this.shadow = sh;
+          const fo = new Float64Array(capacity);
+          fo.set(this.firstOrdinal.subarray(0, Math.min(capacity, this.firstOrdinal.length)));
+          this.firstOrdinal = fo;
+        }
         for (const m of meters) m.resize(capacity);
       },
       onFlowStart: (slot, pkt) => {
         this.tunnels[slot] = pkt.tunnel;
+        const shard = opts.shard;
+        if (shard) {
+          // packetsSeen was already incremented for this packet.
+          this.shadow[slot] = this.shadowPacket;
+          this.firstOrdinal[slot] = shard.packetsSeen - 1;
+          if (this.shadowPacket === 0) shard.onFlowCreated(shard.packetsSeen - 1);
+          else {
+            this.uncounted(() => {
+              for (const m of meters) m.onInit(slot, pkt);
+            });
+            return;
+          }
+        }
         for (const m of meters) m.onInit(slot, pkt);
       },
       onFlowPacket: (slot, pkt, dir) => {
@@ -203,6 +264,15 @@ export class FlowPipeline {
       onFlowEnd: (slot, reason) => this.flowEnd(slot, reason),
     };
     const view = this.view;
+    if (opts.shard) {
+      const onFlowPacket = this.listener.onFlowPacket;
+      this.listener.onFlowPacket = (slot, pkt, dir) => {
+        if (this.shadow[slot] === 1) this.uncounted(() => onFlowPacket(slot, pkt, dir));
+        else onFlowPacket(slot, pkt, dir);
+      };
+      this.packet = this.shardPacketHandler(opts.shard);
+      return;
+    }
     this.packet = (buf, offset, capLen, wireLen, tsUs, linkType) => {
       stats.packets_read++;
       const status = decodeFrame(view, buf, offset, capLen, wireLen, tsUs, linkType);
@@ -221,20 +291,90 @@ export class FlowPipeline {
     };
   }
 
+  /**
+   * The packet handler of one shard: decode every packet (fragment ports must be remembered for all flows), then
+   * keep the packets of owned flows and of DNS flows (shadowed when another shard owns them).
+   */
+  private shardPacketHandler(shard: ShardOptions): FlowPipeline['packet'] {
+    const view = this.view;
+    const stats = this.stats;
+    const scratch = new Uint32Array(KEY_WORDS);
+    const countsDrops = shard.index === 0;
+    return (buf, offset, capLen, wireLen, tsUs, linkType) => {
+      shard.packetsSeen++;
+      const status = decodeFrame(view, buf, offset, capLen, wireLen, tsUs, linkType);
+      if (status !== 'ok') {
+        if (countsDrops) {
+          stats.packets_read++;
+          this.count(status === 'unsupported_link_type' ? this.linkStatus(linkType) : status);
+        }
+        return;
+      }
+      if (view.fragOffset > 0) {
+        if (!this.fragments.recall(view)) {
+          if (countsDrops) {
+            stats.packets_read++;
+            this.count('ip_fragment_without_first');
+          }
+          return;
+        }
+      } else if (view.moreFragments) this.fragments.remember(view);
+      const owned = flowShard(packetKeyHash(view, scratch), shard.count) === shard.index;
+      if (owned) {
+        stats.packets_read++;
+        stats.packets_in_flows++;
+        this.shadowPacket = 0;
+      } else if (isDnsFlow(view)) this.shadowPacket = 1;
+      else return;
+      this.table!.add(view);
+    };
+  }
+
+  /**
+   * Run meter hooks of a shadowed flow without keeping the anomalies they count: the owning shard counts them, so
+   * the shards' anomaly counters add up to the single-threaded ones. Shadowed flows are DNS flows of other shards
+   * (a small share of packets), so copying the meters' small anomaly maps here is cheap.
+   */
+  private uncounted(fn: () => void): void {
+    const maps: Map<string, number>[] = [];
+    for (const m of this.meters) if (m.anomalies instanceof Map) maps.push(m.anomalies as Map<string, number>);
+    const saved = maps.map((m) => [...m]);
+    fn();
+    for (let i = 0; i < maps.length; i++) {
+      const m = maps[i]!;
+      m.clear();
+      for (const [k, n] of saved[i]!) m.set(k, n);
+    }
+  }
+
   private count(name: string): void {
     this.stats.dropped[name] = (this.stats.dropped[name] ?? 0) + 1;
   }
 
   private linkStatus(linkType: number): string {
     let name = this.statusNames.get(linkType);
-    if (name === undefined)
-      this.statusNames.set(linkType, (name = `unsupported_link_type_${linkTypeName(linkType)}_${linkType}`));
+    if (name === undefined) {
+      name = `unsupported_link_type_${linkTypeName(linkType)}_${linkType}`;
+      this.statusNames.set(linkType, name);
+    }
     return name;
   }
 
   private flowEnd(slot: number, reason: number): void {
     const t = this.table!;
     const stats = this.stats;
+    const shard = this.opts.shard;
+    if (shard) {
+      if (this.shadow[slot] === 1) {
+        // Another shard owns this DNS flow: the meters still release its state, the row is dropped.
+        const scrap: FlowRow = new FlowRecord({});
+        this.uncounted(() => {
+          for (const m of this.meters) m.onExpire(slot, scrap);
+        });
+        return;
+      }
+      shard.flowOrdinal = this.firstOrdinal[slot]!;
+    }
     const first = t.firstSeenUs[slot]!;
     const last = t.lastSeenUs[slot]!;
     const version = t.ipVersionOf(slot);
@@ -267,6 +407,7 @@ export class FlowPipeline {
 
   startFile(file: string): void {
     this.currentFile = file;
+    if (this.opts.shard) this.opts.shard.packetsSeen = 0;
     for (const m of this.meters) m.onInputStart?.(file);
     this.table = new FlowTable(this.opts.flow ?? {}, this.listener);
   }
@@ -325,7 +466,9 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
     } finally {
       pipeline.endFile();
     }
+    const countsDrops = opts.shard === undefined || opts.shard.index === 0;
     for (const [name, n] of Object.entries(summary.dropped)) {
+      if (!countsDrops) break;
       stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
       stats.packets_read += n;
     }

@@ -151,7 +151,13 @@ export class CaptureParser {
         } else {
           this.warn('capture_truncated_block', at, `block at offset ${at} cut short: ${left} bytes present`);
         }
-        return;
+        if (left < 12) return;
+        // As for pcap below: a length field corrupted upward (still under MAX_BLOCK_BYTES) reaches past the end of
+        // the stream and would hide every intact block after it. Look for confirmed blocks inside the span.
+        this.resyncing = true;
+        this.resyncStartAbs = at;
+        quietResync = true;
+        continue;
       }
       this.drop('capture_truncated_record');
       if (left < this.recHdr) {

@@ -12,7 +12,7 @@ import type { RawTable } from '../ml/table.ts';
 import { contributions } from '../ml/tree.ts';
 import { EXIT_FINDINGS, info, UserError } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
-import { asUserError, loadTables, mapFeatures } from './train.ts';
+import { asUserError, loadTables, mapFeatures, modelForReport, writeReportFile } from './train.ts';
 
 /** Identity columns copied to the output when the input has them (first match per key wins). */
 const PASS_THROUGH = [
@@ -46,6 +46,7 @@ interface ClassifyCliOptions {
   minScore?: string;
   top: string;
   failOnScore?: string;
+  report?: string;
   quiet?: boolean;
 }
 
@@ -122,6 +123,35 @@ async function writeOut(path: string | undefined, columns: string[], rows: OutRo
     );
 }
 
+/**
+ * Every scored flow as a flat report row (all input columns, numbers as numbers) plus `p_malicious`, `verdict`
+ * and `reasons`; built lazily, one row at a time, so the report's single pass holds no second copy of the flows.
+ */
+function* scoredRows(
+  scored: { t: RawTable; p: Float64Array; reasons: Map<number, string[]> }[],
+  threshold: number,
+): Generator<Record<string, unknown>> {
+  for (const { t, p, reasons } of scored) {
+    const hasSource = t.names.includes('source_file');
+    for (let r = 0; r < t.nRows; r++) {
+      const row: Record<string, unknown> = {};
+      if (!hasSource) row.source_file = t.source;
+      for (let c = 0; c < t.names.length; c++) {
+        const v = t.cells[c]![r];
+        if (v === null || v === undefined || v === '') continue;
+        const x = Number(v);
+        row[t.names[c]!] = Number.isFinite(x) && /^-?\d/.test(v) ? x : v;
+      }
+      const score = p[r]!;
+      row.p_malicious = score;
+      row.verdict = score >= threshold ? 'malicious' : 'benign';
+      const why = reasons.get(r);
+      if (why) row.reasons = why;
+      yield row;
+    }
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('classify')
@@ -135,12 +165,14 @@ export function register(program: Command): void {
     .option('--min-score <p>', 'keep only flows with p_malicious ≥ p')
     .option('--top <N>', 'riskiest flows listed on stderr (0 = none)', '10')
     .option('--fail-on-score <p>', 'exit 1 when any flow has p_malicious ≥ p')
+    .option('--report <file.html>', 'also write an HTML report of all scored flows (riskiest flows, profiles)')
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
       `
 Examples:
   $ flowsieve classify capture.pcap -o scored.jsonl
+  $ flowsieve classify capture.pcap -o scored.jsonl --report report.html
   $ flowsieve extract capture.pcap -o - | flowsieve classify - --min-score 0.5 --top 20`,
     )
     .action(async (inputs: string[], o: ClassifyCliOptions) => {
@@ -162,6 +194,8 @@ Examples:
       let flagged = 0;
       let total = 0;
       let maxScore = 0;
+      // For --report: every flow's score and the reasons of the rows written (all flows, not only --min-score).
+      const scored: { t: RawTable; p: Float64Array; reasons: Map<number, string[]> }[] = [];
       for (const t of tables) {
         let x: Float32Array;
         try {
@@ -171,6 +205,8 @@ Examples:
         }
         const n = t.nRows;
         const p = cf.pMalicious(x, n);
+        const reasonsOf = new Map<number, string[]>();
+        if (o.report) scored.push({ t, p, reasons: reasonsOf });
         // One output column per identity key, whatever the dialect calls it.
         const seenKeys = new Set<string>();
         const pass: [string, number][] = [];
@@ -208,6 +244,7 @@ Examples:
             const c = contrib[i]!;
             return `${features[i]}=${fmtValue(x[i * n + r]!)} (${c >= 0 ? '+' : ''}${c.toFixed(3)})`;
           });
+          if (o.report) reasonsOf.set(r, row.reasons);
           rows.push(row);
         }
       }
@@ -234,6 +271,21 @@ Examples:
             );
           }
         }
+      }
+      if (o.report) {
+        await writeReportFile(
+          {
+            title: `flowsieve classify: ${tables
+              .map((t) => t.source)
+              .join(', ')
+              .slice(0, 120)}`,
+            sources: tables.map((t) => t.source).slice(0, 50),
+            flows: scoredRows(scored, thr),
+            model: modelForReport(model.file),
+            threshold: thr,
+          },
+          o.report,
+        );
       }
       if (failOn !== undefined && maxScore >= failOn) process.exitCode = EXIT_FINDINGS;
     });

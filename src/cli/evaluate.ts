@@ -13,7 +13,19 @@ import { evaluate, type Metrics } from '../ml/metrics.ts';
 import { loadModel, type Model } from '../ml/model.ts';
 import { crossValidate } from '../ml/train.ts';
 import { info, parsePositiveInt, UserError } from './common.ts';
-import { asUserError, fitOptionsFrom, formatMetrics, labelRules, loadTables, mapFeatures } from './train.ts';
+import {
+  asUserError,
+  fitOptionsFrom,
+  formatCaptureWeighted,
+  formatMetrics,
+  isSchemaTextColumn,
+  labelRules,
+  loadTables,
+  mapFeatures,
+  modelForReport,
+  parseFeatureSet,
+  writeReportFile,
+} from './train.ts';
 
 export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../models/default.json', import.meta.url));
 
@@ -37,6 +49,9 @@ interface EvaluateCliOptions {
   seed: string;
   targetFpr: string;
   balance: string;
+  weightBy: string;
+  features: string;
+  report?: string;
   validFraction: string;
   dropUnlabelled?: boolean;
   quiet?: boolean;
@@ -77,6 +92,9 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', '1')
     .option('--target-fpr <rate>', 'for --cv: threshold chosen for this FPR', '0.01')
     .option('--balance <how>', 'for --cv: none | weight | undersample', 'none')
+    .option('--weight-by <how>', 'for --cv: none | capture', 'none')
+    .option('--features <set>', 'for --cv: all | behaviour (see train --help)', 'all')
+    .option('--report <file.html>', 'also write an HTML report (metrics, curves, feature importance)')
     .option('--valid-fraction <f>', 'for --cv: hold-out inside each training fold', '0.2')
     .option('--drop-unlabelled', 'skip flows without a label')
     .option('-q, --quiet', 'no progress output')
@@ -86,6 +104,7 @@ export function register(program: Command): void {
       for (const e of extraInputs) if (!all.includes(e)) all.push(e);
       if (all.length === 0) throw new UserError('evaluate: no inputs');
       const model = o.model ? loadModelOrFail(o.model) : null;
+      const featureSet = parseFeatureSet(o.features);
       let tables = await loadTables(all, o.quiet === true);
       let metrics: Metrics;
       let extra: Record<string, unknown> = {};
@@ -96,6 +115,8 @@ export function register(program: Command): void {
           multiclass: o.multiclass === true,
           labeler: new Labeler(rules),
           dropUnlabelled: o.dropUnlabelled === true,
+          featureSet,
+          excludeFeature: isSchemaTextColumn,
           ...(model ? { featureNames: model.file.features } : {}),
         });
       } catch (e) {
@@ -133,10 +154,21 @@ export function register(program: Command): void {
         }
         metrics = cv.metrics;
         process.stdout.write(
-          `${formatMetrics(metrics, `${k}-fold cross-validation (split: ${cv.split}, ${fit.algo})`)}\n`,
+          `${formatMetrics(metrics, `${k}-fold cross-validation (split: ${cv.split}, ${fit.algo})`)}\n${formatCaptureWeighted(cv.captureWeighted)}\n`,
         );
-        extra = { split: cv.split, k, algo: fit.algo };
+        extra = { capture_weighted: cv.captureWeighted, split: cv.split, k, algo: fit.algo };
       }
       if (o.json) writeFileSync(o.json, `${JSON.stringify({ ...metrics, ...extra }, null, 2)}\n`);
+      if (o.report) {
+        await writeReportFile(
+          {
+            title: model ? `flowsieve evaluate: ${o.model}` : 'flowsieve evaluate: cross-validation',
+            sources: tables.map((t) => t.source).slice(0, 50),
+            evaluation: { ...metrics, ...extra },
+            ...(model ? { model: modelForReport(model.file) } : {}),
+          },
+          o.report,
+        );
+      }
     });
 }

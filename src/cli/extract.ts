@@ -100,6 +100,7 @@ export function register(program: Command): void {
     .option('--format <format>', 'csv | jsonl | parquet (default: from the extension; jsonl on stdout)')
     .option('--dialect <dialect>', 'default | cic2017 (the exact CIC-IDS2017 85-column CSV)', 'default')
     .option('--stats <file>', 'write the run counters as JSON')
+    .option('--threads <n>', 'worker threads: one file is sharded by flow hash, several files read in parallel', '1')
     .option('-q, --quiet', 'no progress bar and no summary');
   addFlowOptions(cmd);
   cmd.addHelpText(
@@ -114,7 +115,14 @@ Examples:
   cmd.action(
     async (
       inputs: string[],
-      o: FlowOptionsCli & { output: string; format?: string; dialect: string; stats?: string; quiet?: boolean },
+      o: FlowOptionsCli & {
+        output: string;
+        format?: string;
+        dialect: string;
+        stats?: string;
+        quiet?: boolean;
+        threads: string;
+      },
     ) => {
       if (o.format && !['csv', 'jsonl', 'parquet'].includes(o.format))
         throw new UserError(`--format: expected csv, jsonl or parquet, got '${o.format}'`);
@@ -131,6 +139,7 @@ Examples:
         dialect: o.dialect as 'default' | 'cic2017',
         flow,
         features,
+        threads: parsePositiveInt('--threads', o.threads),
         onWarning: (w) => {
           if (w.message !== lastWarn) warn(w.message);
           lastWarn = w.message;

@@ -108,7 +108,10 @@ Examples:
 
 export async function main(argv: string[]): Promise<number> {
   // Interrupted: never leave a half-written output behind (outputs are written to a temporary file and renamed).
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       removeTemporaryOutputs();
       process.stderr.write(`\nflowsieve: interrupted (${signal}); no output was left half-written\n`);

@@ -12,13 +12,15 @@ import { extract, flowColumns } from '../api.ts';
 import { listInputs } from '../capture/index.ts';
 import { flatName, getColumn } from '../features/meter.ts';
 import { buildDataset, type Dataset, detectDialect } from '../ml/dataset.ts';
+import { DERIVED_COLUMNS, FEATURE_SETS, type FeatureSet, withDerivedColumns } from '../ml/features.ts';
 import { expandGlob, Labeler, type LabelRule, parseLabelOption, readLabelsFile } from '../ml/labels.ts';
-import type { Metrics } from '../ml/metrics.ts';
-import { modelToJson, saveModel } from '../ml/model.ts';
+import type { GroupWeighted, Metrics } from '../ml/metrics.ts';
+import { type ModelFile, modelToJson, saveModel } from '../ml/model.ts';
 import type { SplitKind } from '../ml/split.ts';
 import { InputError, parseTableBytes, type RawTable, readTableFile, sniffFormat, tableFormatOf } from '../ml/table.ts';
-import { type Balance, crossValidate, DEFAULT_FIT, type FitOptions, fitModel } from '../ml/train.ts';
+import { type Balance, crossValidate, DEFAULT_FIT, type FitOptions, fitModel, type WeightBy } from '../ml/train.ts';
 import { CIC2017_SOURCE } from '../output/cic2017.ts';
+import { writeReport } from '../report/index.ts';
 import { info, parsePositiveInt, progressBar, UserError, warn } from './common.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -138,7 +140,8 @@ export async function loadTables(inputs: string[], quiet: boolean): Promise<RawT
   }
   bar.stop();
   if (tables.length === 0) throw new UserError('no input flows (give captures, flow tables, or - for stdin)');
-  return tables;
+  // Numeric forms of text/list columns (SNI present, DNS name shape, first SPLT lengths): src/ml/features.ts.
+  return tables.map(withDerivedColumns);
 }
 
 function walkTables(dir: string): string[] {
@@ -166,7 +169,8 @@ export function mapFeatures(t: RawTable, features: readonly string[]): RawTable 
   if (features.every((f) => have.has(f))) return t;
   const names = [...t.names];
   const cells = [...t.cells];
-  const schema = detectDialect(t.names) === 'flowsieve' ? new Set(flowColumns().map(flatName)) : null;
+  const schema =
+    detectDialect(t.names) === 'flowsieve' ? new Set([...flowColumns().map(flatName), ...DERIVED_COLUMNS]) : null;
   for (const f of features) {
     if (have.has(f)) continue;
     const src = CIC2017_SOURCE.get(f);
@@ -237,6 +241,53 @@ export function formatMetrics(m: Metrics, title: string): string {
   return lines.join('\n');
 }
 
+/**
+ * Columns flowsieve's schema types as text or lists: never features, even when some of their values look like
+ * numbers (`tls_cipher` "0035" would parse as 35 while "c02f" is missing). features.ts derives numeric forms.
+ */
+let textColumns: Set<string> | null = null;
+export function isSchemaTextColumn(name: string): boolean {
+  textColumns ??= new Set(
+    flowColumns()
+      .filter((c) => c.type !== 'int' && c.type !== 'float' && c.type !== 'bool')
+      .map(flatName),
+  );
+  return textColumns.has(name);
+}
+
+export function parseFeatureSet(v: string): FeatureSet {
+  if ((FEATURE_SETS as readonly string[]).includes(v)) return v as FeatureSet;
+  throw new UserError(`--features: expected ${FEATURE_SETS.join(' or ')}, got '${v}'`);
+}
+
+/** Report input describing a model file: importance, threshold, the metrics it carries. */
+export function modelForReport(file: ModelFile): {
+  feature_importance: unknown;
+  threshold: number;
+  [k: string]: unknown;
+} {
+  return {
+    feature_importance: file.feature_importance,
+    threshold: file.threshold,
+    metrics: file.metrics,
+    algo: file.algo,
+    features: file.features,
+    training: { rows: file.training.rows, counts: file.training.counts },
+  };
+}
+
+/** Write the HTML report (src/report) and say where; `--report` of train, evaluate and classify. */
+export async function writeReportFile(input: Parameters<typeof writeReport>[0], file: string): Promise<void> {
+  await writeReport(input, file);
+  info(`report: ${file}`);
+}
+
+/** One line: the capture-weighted ranking numbers of a cross-validation. */
+export function formatCaptureWeighted(c: GroupWeighted): string {
+  const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+  return `  capture-weighted (each input file's flows of a class weigh 1; ${c.groups.positive} malicious / ${c.groups.negative} benign file groups): ROC-AUC ${f(c.roc_auc)}  TPR@FPR 1% ${f(c.tpr_at_fpr['0.01']!)}  TPR@FPR 0.1% ${f(c.tpr_at_fpr['0.001']!)}`;
+}
+
 interface TrainCliOptions {
   output?: string;
   label: string[];
@@ -251,7 +302,12 @@ interface TrainCliOptions {
   trees?: string;
   depth?: string;
   learningRate?: string;
+  colsample?: string;
+  minChildWeight?: string;
   balance: string;
+  weightBy: string;
+  features: string;
+  report?: string;
   validFraction: string;
   dropUnlabelled?: boolean;
   quiet?: boolean;
@@ -265,12 +321,19 @@ export function fitOptionsFrom(o: {
   trees?: string;
   depth?: string;
   learningRate?: string;
+  colsample?: string;
+  minChildWeight?: string;
   balance: string;
+  weightBy?: string;
   validFraction: string;
 }): FitOptions {
   if (o.algo !== 'gbdt' && o.algo !== 'rf') throw new UserError(`--algo: expected gbdt or rf, got '${o.algo}'`);
   if (o.balance !== 'none' && o.balance !== 'weight' && o.balance !== 'undersample') {
     throw new UserError(`--balance: expected none, weight or undersample, got '${o.balance}'`);
+  }
+  const weightBy = o.weightBy ?? 'none';
+  if (weightBy !== 'none' && weightBy !== 'capture') {
+    throw new UserError(`--weight-by: expected none or capture, got '${weightBy}'`);
   }
   const seed = Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0)
@@ -282,6 +345,7 @@ export function fitOptionsFrom(o: {
     targetFpr: parseFraction('--target-fpr', o.targetFpr),
     seed,
     balance: o.balance as Balance,
+    weightBy: weightBy as WeightBy,
     validFraction: parseFraction('--valid-fraction', o.validFraction),
     gbdt: {},
     rf: {},
@@ -297,6 +361,17 @@ export function fitOptionsFrom(o: {
     fit.rf.maxDepth = d;
   }
   if (o.learningRate !== undefined) fit.gbdt.learningRate = parsePositive('--learning-rate', o.learningRate);
+  if (o.colsample !== undefined) {
+    const c = parsePositive('--colsample', o.colsample);
+    if (c > 1) throw new UserError(`--colsample: expected a fraction in (0, 1], got '${o.colsample}'`);
+    fit.gbdt.colsample = c;
+  }
+  if (o.minChildWeight !== undefined) {
+    const w = Number(o.minChildWeight);
+    if (!Number.isFinite(w) || w < 0)
+      throw new UserError(`--min-child-weight: expected a non-negative number, got '${o.minChildWeight}'`);
+    fit.gbdt.minChildWeight = w;
+  }
   return fit;
 }
 
@@ -335,19 +410,31 @@ export function register(program: Command): void {
     .option('--trees <n>', 'trees (GBDT: maximum boosting rounds; default 200 / RF 100)')
     .option('--depth <n>', 'maximum tree depth (default GBDT 6, RF unlimited)')
     .option('--learning-rate <eta>', 'GBDT shrinkage (default 0.1)')
+    .option('--colsample <f>', 'GBDT: fraction of features each tree may use (default 1)')
+    .option('--min-child-weight <w>', 'GBDT: minimum hessian sum in a leaf (default 1)')
     .option('--balance <how>', 'class imbalance: none | weight | undersample', 'none')
+    .option('--weight-by <how>', 'none | capture (every capture weighs the same within its class)', 'none')
+    .option(
+      '--features <set>',
+      'all (every numeric column) | behaviour (no payload bytes, capture context, dst_port; see models/README.md)',
+      'all',
+    )
     .option('--valid-fraction <f>', 'hold-out for early stopping and the threshold', '0.2')
     .option('--drop-unlabelled', 'skip flows no rule or Label column labels (default: error)')
+    .option('--report <file.html>', 'also write an HTML report (model quality, feature importance)')
     .option('-q, --quiet', 'no progress output')
     .addHelpText(
       'after',
       `
 Examples:
   $ flowsieve train --label malicious='bad/*.pcap' --label benign='good/*.pcap' -o model.json
-  $ flowsieve train ../shared/datasets/cicids2017-improved-sample --split stratified --cv 5 --json cv.json -o model.json`,
+  $ flowsieve train ../shared/datasets/cicids2017-improved-sample --split stratified --cv 5 --json cv.json -o model.json
+  $ flowsieve train ../shared/pcaps --labels labels.csv --drop-unlabelled --features behaviour --weight-by capture \\
+      --balance weight --cv 5 -o model.json --report train.html`,
     )
     .action(async (inputs: string[], o: TrainCliOptions) => {
       const fit = fitOptionsFrom(o);
+      const featureSet = parseFeatureSet(o.features);
       const { rules, extraInputs } = labelRules(o.label, o.labels);
       const all = [...inputs];
       for (const e of extraInputs) if (!all.includes(e)) all.push(e);
@@ -360,6 +447,8 @@ Examples:
           multiclass: o.multiclass === true,
           labeler: new Labeler(rules),
           dropUnlabelled: o.dropUnlabelled === true,
+          featureSet,
+          excludeFeature: isSchemaTextColumn,
         });
       } catch (e) {
         asUserError(e);
@@ -383,12 +472,12 @@ Examples:
         bar.stop();
         cvMetrics = cv.metrics;
         process.stdout.write(
-          `${formatMetrics(cv.metrics, `${k}-fold cross-validation (split: ${cv.split}, ${fit.algo})`)}\n`,
+          `${formatMetrics(cv.metrics, `${k}-fold cross-validation (split: ${cv.split}, ${fit.algo})`)}\n${formatCaptureWeighted(cv.captureWeighted)}\n`,
         );
         if (o.json) {
           writeFileSync(
             o.json,
-            `${JSON.stringify({ ...cv.metrics, split: cv.split, k, algo: fit.algo, folds: cv.folds.map((f) => ({ macro_f1: f.metrics.macro_f1, f1: f.metrics.f1, roc_auc: f.metrics.roc_auc, threshold: f.threshold, rounds: f.rounds, train_seconds: f.trainSeconds })) }, null, 2)}\n`,
+            `${JSON.stringify({ ...cv.metrics, capture_weighted: cv.captureWeighted, split: cv.split, k, algo: fit.algo, folds: cv.folds.map((f) => ({ macro_f1: f.metrics.macro_f1, f1: f.metrics.f1, roc_auc: f.metrics.roc_auc, threshold: f.threshold, rounds: f.rounds, train_seconds: f.trainSeconds })) }, null, 2)}\n`,
           );
         }
       } else if (o.json) warn('--json writes cross-validation metrics; add --cv K');
@@ -403,6 +492,8 @@ Examples:
         const params: Record<string, string | number | boolean | null> = {
           algo: fit.algo,
           balance: fit.balance,
+          weight_by: fit.weightBy,
+          feature_set: featureSet,
           seed: fit.seed,
           valid_fraction: fit.validFraction,
           multiclass: o.multiclass === true,
@@ -425,6 +516,26 @@ Examples:
         );
         if (r.validMetrics && !cvMetrics)
           process.stdout.write(`${formatMetrics(r.validMetrics, `validation hold-out (${r.validSplit})`)}\n`);
+        if (o.report) {
+          await writeReportFile(
+            {
+              title: `flowsieve train: ${path.basename(o.output)}`,
+              sources: tables.map((t) => t.source).slice(0, 50),
+              model: modelForReport(file),
+              ...(cvMetrics ? { evaluation: { ...cvMetrics, feature_importance: file.feature_importance } } : {}),
+            },
+            o.report,
+          );
+        }
+      } else if (o.report && cvMetrics) {
+        await writeReportFile(
+          {
+            title: 'flowsieve train: cross-validation',
+            sources: tables.map((t) => t.source).slice(0, 50),
+            evaluation: { ...cvMetrics },
+          },
+          o.report,
+        );
       }
     });
 }

@@ -98,12 +98,18 @@ export class SegmentBuffers {
       this.nextSeq[i] = (seq + (to - pkt.payloadOffset - skip)) >>> 0;
     }
     let b = this.bufs[i];
-    if (!b) {
-      b = new Uint8Array(this.bound);
-      this.bufs[i] = b;
-    }
     const len = this.lens[i]!;
     const n = Math.min(to - from, this.bound - len);
+    if (!b || b.length < len + n) {
+      // Grow by doubling from 256 bytes up to the bound: a flood of flows that each send a few bytes of a head
+      // would otherwise pin `bound` bytes per flow and direction (8 KiB for HTTP: test/robustness/flood.test.ts).
+      let cap = b ? b.length : 256;
+      while (cap < len + n) cap *= 2;
+      const next = new Uint8Array(Math.min(cap, this.bound));
+      if (b) next.set(b.subarray(0, len));
+      b = next;
+      this.bufs[i] = b;
+    }
     b.set(pkt.buf.subarray(from, from + n), len);
     this.lens[i] = len + n;
     return n < to - from ? 'full' : 'ok';

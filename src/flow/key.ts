@@ -52,6 +52,20 @@ export function hashKey(k: Uint32Array, base = 0): number {
 }
 
 /**
+ * Fills `out` with the key the flow table files `pkt` under (ICMP uses its message kind as both ports, as
+ * FlowTable.add does) and returns its hash: both directions of a flow give the same value, so it can pick the
+ * worker a flow belongs to (src/parallel).
+ */
+export function packetKeyHash(pkt: PacketView, out: Uint32Array): number {
+  const isIcmp = pkt.protocol === 1 || pkt.protocol === 58;
+  if (isIcmp) {
+    const kind = icmpKind(pkt.protocol, pkt.icmpType);
+    canonicalKey(pkt, out, kind, kind);
+  } else canonicalKey(pkt, out, pkt.srcPort, pkt.dstPort);
+  return hashKey(out);
+}
+
+/**
  * ICMP "port" used in the key: echo/timestamp/info/address-mask requests and their replies map to one value
  * (the request type), so the exchange is one bidirectional flow; every other type maps to itself (errors such as
  * destination unreachable form one flow per type between two hosts, not folded into the flow they quote).

@@ -10,6 +10,7 @@
  * JA3/JA4 hashes, SNI) are skipped: hashing them would let a model memorise one lab's fingerprints. Columns that
  * are constant or empty in the training data are dropped so a model never demands a column it cannot use.
  */
+import { type FeatureSet, inFeatureSet } from './features.ts';
 import { BENIGN, binaryLabel, type FlowFacts, type Labeler } from './labels.ts';
 import { cellToNumber, InputError, isNumericColumn, type RawTable } from './table.ts';
 
@@ -134,6 +135,10 @@ export interface BuildOptions {
   featureNames?: readonly string[];
   /** Drop rows without a label instead of failing. */
   dropUnlabelled?: boolean;
+  /** Which candidate columns may be features (features.ts); default `all`. Ignored with `featureNames`. */
+  featureSet?: FeatureSet;
+  /** Columns never to use as features beyond identity columns (e.g. the schema's text columns). */
+  excludeFeature?: (name: string) => boolean;
 }
 
 /** Label of row r: rules first, then the Label column; null if neither says. */
@@ -188,7 +193,7 @@ export function buildDataset(tables: RawTable[], opts: BuildOptions): Dataset {
     featureNames = [];
     for (const t of tables) {
       for (const n of candidateFeatures(t)) {
-        if (seen.has(n)) continue;
+        if (seen.has(n) || !inFeatureSet(n, opts.featureSet ?? 'all') || opts.excludeFeature?.(n)) continue;
         seen.add(n);
         featureNames.push(n);
       }

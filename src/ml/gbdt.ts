@@ -496,7 +496,7 @@ export class GbdtTrainer {
         }
       }
       if (valid && FV) {
-        const loss = logLoss(FV, valid.y, K, valid.nRows);
+        const loss = logLoss(FV, valid.y, K, valid.nRows, valid.weight);
         validLoss.push(loss);
         if (loss < bestLoss - 1e-12) {
           bestLoss = loss;
@@ -514,25 +514,34 @@ export class GbdtTrainer {
 }
 
 /** Mean log-loss of raw scores (binary logit or softmax logits). */
-export function logLoss(raw: Float64Array, y: Int32Array, K: number, n: number): number {
+export function logLoss(
+  raw: Float64Array,
+  y: Int32Array,
+  K: number,
+  n: number,
+  weight: Float64Array | null = null,
+): number {
   let s = 0;
-  if (K === 2) {
-    for (let r = 0; r < n; r++) {
+  let wSum = 0;
+  for (let r = 0; r < n; r++) {
+    let l: number;
+    if (K === 2) {
       const z = raw[r]!;
       // log(1 + e^{-z}) for y=1, log(1 + e^{z}) for y=0, computed stably.
       const t = y[r] === 1 ? -z : z;
-      s += t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t));
-    }
-  } else {
-    for (let r = 0; r < n; r++) {
+      l = t > 0 ? t + Math.log1p(Math.exp(-t)) : Math.log1p(Math.exp(t));
+    } else {
       let m = Number.NEGATIVE_INFINITY;
       for (let k = 0; k < K; k++) m = Math.max(m, raw[r * K + k]!);
       let z = 0;
       for (let k = 0; k < K; k++) z += Math.exp(raw[r * K + k]! - m);
-      s += Math.log(z) + m - raw[r * K + y[r]!]!;
+      l = Math.log(z) + m - raw[r * K + y[r]!]!;
     }
+    const w = weight ? weight[r]! : 1;
+    s += w * l;
+    wSum += w;
   }
-  return s / Math.max(1, n);
+  return s / Math.max(1e-12, wSum);
 }
 
 /** Train a GBDT (convenience wrapper). */

@@ -289,3 +289,73 @@ export function evaluate(yTrue: Int32Array, proba: Float64Array, classes: string
     pr_curve: pr,
   };
 }
+
+/** Ranking quality with every (group, class) pair weighing 1 in total: see `groupWeightedRanking`. */
+export interface GroupWeighted {
+  /** Weighted ROC-AUC (ties count one half). */
+  roc_auc: number;
+  /** Weighted TPR at weighted FPR ≤ 1 % and 0.1 %. */
+  tpr_at_fpr: Record<string, number>;
+  /** Groups with positives / with negatives. */
+  groups: { positive: number; negative: number };
+}
+
+/**
+ * ROC-AUC and TPR at fixed FPR where each (group, class) pair — a capture's malicious flows, a capture's benign
+ * flows — weighs 1 in total. Flow-level metrics over many captures are decided by the few largest ones (two flood
+ * captures hold half the malicious flows of the bundled model's data); this asks instead "how well are the
+ * captures ranked", the question a user with a new capture has. Rows with a NaN score are skipped.
+ */
+export function groupWeightedRanking(
+  pos: ArrayLike<boolean | number>,
+  score: ArrayLike<number>,
+  groups: ArrayLike<number>,
+): GroupWeighted {
+  const n = score.length;
+  const count = new Map<number, number>();
+  const key = (r: number): number => groups[r]! * 2 + (pos[r] ? 1 : 0);
+  for (let r = 0; r < n; r++) if (!Number.isNaN(score[r]!)) count.set(key(r), (count.get(key(r)) ?? 0) + 1);
+  let P = 0;
+  let N = 0;
+  let gp = 0;
+  let gn = 0;
+  for (const k of count.keys()) {
+    if (k % 2 === 1) gp++;
+    else gn++;
+  }
+  P = gp;
+  N = gn;
+  const order = Array.from({ length: n }, (_, r) => r)
+    .filter((r) => !Number.isNaN(score[r]!))
+    .sort((a, b) => score[b]! - score[a]!);
+  let tp = 0;
+  let fp = 0;
+  let auc = 0;
+  const targets = [0.01, 0.001];
+  const tpr = targets.map(() => 0);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    let dtp = 0;
+    let dfp = 0;
+    // A run of tied scores moves TP and FP together (a diagonal step of the ROC curve).
+    while (j < order.length && score[order[j]!] === score[order[i]!]) {
+      const r = order[j]!;
+      const w = 1 / count.get(key(r))!;
+      if (pos[r]) dtp += w;
+      else dfp += w;
+      j++;
+    }
+    if (P > 0 && N > 0) auc += ((dfp / N) * (tp + dtp / 2)) / P;
+    tp += dtp;
+    fp += dfp;
+    targets.forEach((t, k) => {
+      if (N > 0 && P > 0 && fp / N <= t + 1e-12) tpr[k] = tp / P;
+    });
+    i = j;
+  }
+  return {
+    roc_auc: P > 0 && N > 0 ? auc : Number.NaN,
+    tpr_at_fpr: { '0.01': tpr[0]!, '0.001': tpr[1]! },
+    groups: { positive: gp, negative: gn },
+  };
+}

@@ -4,13 +4,15 @@
  */
 import { type Dataset, takeRows } from './dataset.ts';
 import { DEFAULT_GBDT, type GbdtParams, type TrainSet, trainGbdt } from './gbdt.ts';
-import { evaluate, type Metrics, thresholdForFpr } from './metrics.ts';
+import { evaluate, type GroupWeighted, groupWeightedRanking, type Metrics, thresholdForFpr } from './metrics.ts';
 import { Prng } from './prng.ts';
 import { DEFAULT_RF, type RfParams, trainRf } from './rf.ts';
 import { foldRows, holdout, kFold, type SplitKind } from './split.ts';
 import { type Algo, type Forest, predictRaw, rawToProba } from './tree.ts';
 
 export type Balance = 'none' | 'weight' | 'undersample';
+/** Row weighting by origin: `capture` gives every input file the same total weight within its class. */
+export type WeightBy = 'none' | 'capture';
 
 export interface FitOptions {
   algo: Algo;
@@ -18,6 +20,12 @@ export interface FitOptions {
   rf: Partial<RfParams>;
   /** Class imbalance: none, inverse-frequency class weights ("balanced"), or random undersampling of larger classes to the smallest. */
   balance: Balance;
+  /**
+   * `capture`: each capture (input file) gets the same total weight within its class, so two 9 000-flow flood
+   * captures count as much as two 5-flow captures rather than as half the malicious class. Applied to the
+   * training rows and to the early-stopping loss; the threshold is still chosen per flow on the hold-out.
+   */
+  weightBy: WeightBy;
   split: SplitKind;
   /** Fraction of the training rows held out for early stopping and the threshold (0 = none: threshold 0.5). */
   validFraction: number;
@@ -30,6 +38,7 @@ export const DEFAULT_FIT: FitOptions = {
   gbdt: {},
   rf: {},
   balance: 'none',
+  weightBy: 'none',
   split: 'capture',
   validFraction: 0.2,
   targetFpr: 0.01,
@@ -85,14 +94,33 @@ function undersample(ds: Dataset, rows: Uint32Array, seed: number): Uint32Array 
   return Uint32Array.from(out.sort((a, b) => a - b));
 }
 
-/** Inverse-frequency class weights n / (K · n_c) over `rows`, per dataset row. */
-function classWeights(ds: Dataset, rows: Uint32Array): Float64Array {
-  const K = ds.classes.length;
-  const cnt = new Float64Array(K);
-  for (const r of rows) cnt[ds.y[r]!]!++;
-  const present = cnt.filter((c) => c > 0).length;
+/**
+ * Row weights over `rows` (indexed by dataset row), or null when all are 1. `weightBy: capture` gives each
+ * (capture, class) pair total weight 1 before class balancing; `balance: weight` then scales each class to the
+ * same total ("balanced" inverse frequency). Normalised to mean 1 over `rows` so regularisation
+ * (λ, min child weight) keeps its meaning.
+ */
+export function rowWeights(ds: Dataset, rows: Uint32Array, balance: Balance, weightBy: WeightBy): Float64Array | null {
+  if (balance !== 'weight' && weightBy === 'none') return null;
   const w = new Float64Array(ds.nRows);
-  for (const r of rows) w[r] = rows.length / (present * cnt[ds.y[r]!]!);
+  if (weightBy === 'capture') {
+    const K = ds.classes.length;
+    const cnt = new Map<number, number>();
+    for (const r of rows) {
+      const key = ds.groups[r]! * K + ds.y[r]!;
+      cnt.set(key, (cnt.get(key) ?? 0) + 1);
+    }
+    for (const r of rows) w[r] = 1 / cnt.get(ds.groups[r]! * K + ds.y[r]!)!;
+  } else for (const r of rows) w[r] = 1;
+  if (balance === 'weight') {
+    const cls = new Float64Array(ds.classes.length);
+    for (const r of rows) cls[ds.y[r]!]! += w[r]!;
+    for (const r of rows) w[r]! /= cls[ds.y[r]!]!;
+  }
+  let s = 0;
+  for (const r of rows) s += w[r]!;
+  const scale = rows.length / Math.max(1e-300, s);
+  for (const r of rows) w[r]! *= scale;
   return w;
 }
 
@@ -113,9 +141,10 @@ export function fitModel(ds: Dataset, rows: Uint32Array, opts: FitOptions): FitR
     }
   }
   if (opts.balance === 'undersample') trainRows = undersample(ds, trainRows, opts.seed);
-  const weight = opts.balance === 'weight' ? classWeights(ds, trainRows) : null;
-  const train = subset(ds, trainRows, weight);
-  const valid = validRows ? subset(ds, validRows, null) : null;
+  const weightBy = opts.weightBy ?? 'none';
+  const train = subset(ds, trainRows, rowWeights(ds, trainRows, opts.balance, weightBy));
+  // The early-stopping loss is weighted like training (one hold-out capture must not decide alone when to stop).
+  const valid = validRows ? subset(ds, validRows, rowWeights(ds, validRows, opts.balance, weightBy)) : null;
   let forest: Forest;
   let rounds: number;
   if (opts.algo === 'gbdt') {
@@ -149,6 +178,10 @@ export interface CvResult {
   split: SplitKind;
   /** Metrics over all out-of-fold predictions, each at its fold model's threshold. */
   metrics: Metrics;
+  /** Out-of-fold p_malicious per dataset row (NaN for rows of an empty fold). */
+  pMalicious: Float64Array;
+  /** Ranking with every (capture, class) pair weighing the same (metrics.ts groupWeightedRanking). */
+  captureWeighted: GroupWeighted;
   folds: { metrics: Metrics; trainSeconds: number; rounds: number; threshold: number }[];
 }
 
@@ -197,5 +230,11 @@ export function crossValidate(
     for (let c = 1; c < K; c++) shifted[r * K + c] = pm > 0 ? proba[r * K + c]! * scale : 0;
   }
   const metrics = evaluate(ds.y, shifted, ds.classes, 0.5);
-  return { k, split: a.kind, metrics, folds };
+  const pMalicious = Float64Array.from({ length: ds.nRows }, (_, r) => 1 - proba[r * K]!);
+  const captureWeighted = groupWeightedRanking(
+    Int32Array.from(ds.y, (c) => (c !== 0 ? 1 : 0)),
+    pMalicious,
+    ds.groups,
+  );
+  return { k, split: a.kind, metrics, pMalicious, captureWeighted, folds };
 }

@@ -2,7 +2,7 @@
  * Flattening rows for tabular outputs: a column with a group is `row[group][key]` in a row and `${group}_${key}`
  * in CSV/Parquet. JSONL keeps rows nested, as the meters wrote them.
  */
-import { type ColumnSpec, flatName } from '../features/meter.ts';
+import { type ColumnSpec, flatName, getColumn } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_INDEX } from '../features/stats.ts';
 
@@ -13,6 +13,8 @@ export function columnAccessor(c: ColumnSpec): Accessor {
   if (c.group) {
     const g = c.group;
     const k = c.key;
+    // A dotted group ('tls.cert') is nested (row.tls.cert), as setColumn writes it.
+    if (g.includes('.')) return (row) => getColumn(row, c);
     return (row) => {
       const o = row[g] as Record<string, unknown> | undefined | null;
       return o == null ? undefined : o[k];
@@ -30,9 +32,7 @@ export function columnAccessor(c: ColumnSpec): Accessor {
 }
 
 export function columnValue(row: Record<string, unknown>, c: ColumnSpec): unknown {
-  if (!c.group) return row[c.key];
-  const g = row[c.group] as Record<string, unknown> | undefined | null;
-  return g == null ? undefined : g[c.key];
+  return getColumn(row, c);
 }
 
 /** Flat name → value for every column. */

@@ -12,7 +12,7 @@ import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { CIC2017_COLUMNS } from './cic2017.ts';
 import { columnAccessor, uniqueColumns } from './columns.ts';
 import { csvLine } from './csv.ts';
-import { ParquetRowWriter } from './parquet.ts';
+import { type ColumnParts, ParquetRowWriter } from './parquet.ts';
 
 export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
 export type Dialect = 'default' | 'cic2017';
@@ -34,6 +34,14 @@ export interface FlowSink {
   /** Drop what was written (error path). */
   abort(): void;
   readonly rows: number;
+  /**
+   * Parquet only: accept rows as column parts built by parallel workers (src/parallel), so the main thread only
+   * merges and encodes. `columns` is the sink's column list the parts must follow.
+   */
+  readonly columnar?: {
+    readonly columns: readonly ColumnSpec[];
+    write(parts: readonly ColumnParts[], rows: number, flowIds?: Float64Array): void;
+  };
 }
 
 export class OutputError extends Error {
@@ -163,6 +171,13 @@ export function openSink(opts: SinkOptions): FlowSink {
       write(row) {
         rows++;
         writer.add(row);
+      },
+      columnar: {
+        columns,
+        write(parts, n, flowIds) {
+          rows += n;
+          writer.addParts(parts, n, flowIds);
+        },
       },
       async close() {
         if (closed) return;

@@ -18,14 +18,21 @@ const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[], opts: { input?: Uint8Array; cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input: opts.input, cwd: opts.cwd ?? dir, env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    input: opts.input,
+    cwd: opts.cwd ?? dir,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
 const packets = [
   { tsUs: at(0), data: tcpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1111, dport: 80, flags: 'S' }) },
   { tsUs: at(0.1), data: tcpFrame({ src: '10.0.0.2', dst: '10.0.0.1', sport: 80, dport: 1111, flags: 'SA' }) },
-  { tsUs: at(0.2), data: udpFrame({ src: '10.0.0.1', dst: '10.0.0.3', sport: 5353, dport: 53, payload: bytes('abc') }) },
+  {
+    tsUs: at(0.2),
+    data: udpFrame({ src: '10.0.0.1', dst: '10.0.0.3', sport: 5353, dport: 53, payload: bytes('abc') }),
+  },
 ];
 const pcap = writePcap(packets);
 const pcapFile = path.join(dir, 'in.pcap');
@@ -64,7 +71,10 @@ test('a pcapng stream on stdin becomes JSONL on stdout; the summary goes to stde
   const ng = writePcapng([{ interfaces: [{ linkType: 1 }], packets }]);
   const r = run(['extract', '-', '-o', '-'], { input: ng });
   assert.equal(r.code, 0);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(rows.length, 2);
   assert.deepEqual(rows.map((x) => x.protocol).sort(), [17, 6]);
   assert.match(r.stderr, /packets read\s+3/);
@@ -75,7 +85,25 @@ test('CSV to stdout has the documented header; --stats writes the counters', () 
   const r = run(['extract', pcapFile, '-o', '-', '--format', 'csv', '--stats', statsFile, '-q']);
   assert.equal(r.code, 0);
   const header = r.stdout.split('\n')[0]!.split(',');
-  for (const c of ['flow_id', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'first_seen_us', 'last_seen_us', 'fwd_packets', 'bwd_packets', 'fwd_bytes', 'bwd_bytes', 'fwd_payload_bytes', 'bwd_payload_bytes', 'end_reason', 'tls_ja3', 'tls_sni']) {
+  for (const c of [
+    'flow_id',
+    'src_ip',
+    'src_port',
+    'dst_ip',
+    'dst_port',
+    'protocol',
+    'first_seen_us',
+    'last_seen_us',
+    'fwd_packets',
+    'bwd_packets',
+    'fwd_bytes',
+    'bwd_bytes',
+    'fwd_payload_bytes',
+    'bwd_payload_bytes',
+    'end_reason',
+    'tls_ja3',
+    'tls_sni',
+  ]) {
     assert.ok(header.includes(c), `missing column ${c}`);
   }
   const stats = JSON.parse(readFileSync(statsFile, 'utf8'));
@@ -104,7 +132,11 @@ test('Parquet output reads back in DuckDB with the same rows and types', async (
   assert.ok(existsSync(out));
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const conn = await (await DuckDBInstance.create()).connect();
-  const rows = (await conn.runAndReadAll(`select protocol, fwd_packets, bwd_packets, src_ip, tls_sni from '${out}' order by protocol`)).getRowObjects();
+  const rows = (
+    await conn.runAndReadAll(
+      `select protocol, fwd_packets, bwd_packets, src_ip, tls_sni from '${out}' order by protocol`,
+    )
+  ).getRowObjects();
   assert.equal(rows.length, 2);
   assert.equal(rows[0]!.protocol, 6n);
   assert.equal(rows[0]!.fwd_packets, 1n);

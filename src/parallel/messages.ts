@@ -1,0 +1,57 @@
+/** Messages between runParallelExtract (main thread) and its workers (src/parallel/worker.ts). */
+import type { CaptureWarning } from '../capture/index.ts';
+import type { ColumnSpec, FlowRow } from '../features/meter.ts';
+import type { ColumnParts } from '../output/parquet.ts';
+import type { ExtractStats } from '../pipeline.ts';
+
+export type ToWorker =
+  | {
+      type: 'job';
+      id: number;
+      file: string;
+      /** Present for a shard of one file read by every worker; absent for a whole-file job. */
+      shard?: { index: number; count: number };
+      sourceFileColumn: boolean;
+      /** Build Parquet column parts for these columns instead of sending rows (see FlowSink.columnar). */
+      columns?: readonly ColumnSpec[];
+      reportWarnings: boolean;
+      reportProgress: boolean;
+    }
+  | { type: 'exit' };
+
+export type FromWorker =
+  | {
+      type: 'batch';
+      job: number;
+      /** Own properties of each row (identity, source_file, meter groups); stats vectors travel in `vectors`. */
+      rows: FlowRow[];
+      /** rows.length × STATS_COLUMNS.length statistics, row after row (NaN = null). */
+      vectors: Float64Array;
+      /** Shard jobs: ordinal of each row's first packet in the file. */
+      ordinals: Float64Array;
+      /** Shard jobs: ordinals of the first packets of flows this shard started since the previous batch. */
+      created: Float64Array;
+      /** Shard jobs: packets of the file this worker has handled (Infinity when it finished the file). */
+      packetsSeen: number;
+    }
+  | {
+      type: 'columns';
+      job: number;
+      /** The rows of the batch as column parts, in the job's column order. */
+      parts: ColumnParts[];
+      rows: number;
+      ordinals: Float64Array;
+      created: Float64Array;
+      packetsSeen: number;
+    }
+  | { type: 'warning'; job: number; warning: CaptureWarning }
+  | {
+      type: 'progress';
+      job: number;
+      bytesRead: number;
+      totalBytes: number | undefined;
+      /** Packets handled so far: of the whole file for a shard job, of this file's flows otherwise. */
+      packets: number;
+    }
+  | { type: 'done'; job: number; stats: ExtractStats }
+  | { type: 'error'; job: number; message: string; stack: string };

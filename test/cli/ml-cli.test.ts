@@ -1,0 +1,214 @@
+/**
+ * train / evaluate / classify as a user runs them (`node bin/flowsieve.js`): a model trained on small generated
+ * captures, evaluate's JSON keys, classify on stdin, --min-score, --fail-on-score (exit 1), --report, and a model
+ * whose features the input lacks (one-line error naming the columns, exit 2).
+ *
+ * Data: two "benign" captures of complete HTTP-like exchanges (handshake, request, response, FIN) and two
+ * "malicious" captures of SYN port scans (one SYN per port, answered by RST) — separable by TCP flags alone, so a
+ * 20-tree model must rank every scan flow above every exchange.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { tcpFrame } from '../helpers/packets.ts';
+import { type WritePacket, writePcap } from '../helpers/pcap-writer.ts';
+import { at } from '../helpers/run.ts';
+import { PROJECT_ROOT } from '../helpers/shared.ts';
+
+const BIN = path.join(PROJECT_ROOT, 'bin/flowsieve.js');
+const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-ml-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], input?: Uint8Array) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, cwd: dir, env: { ...process.env, NO_COLOR: '1' } });
+  return { code: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** `n` complete exchanges from `client` to `server`:80, 1 s apart, with varying request/response sizes. */
+function exchanges(client: string, server: string, n: number, t0: number): WritePacket[] {
+  const out: WritePacket[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = t0 + i;
+    const sport = 40000 + i;
+    const c = { src: client, dst: server, sport, dport: 80 };
+    const s = { src: server, dst: client, sport: 80, dport: sport };
+    const req = new Uint8Array(120 + ((i * 37) % 200)).fill(0x41);
+    const resp = new Uint8Array(600 + ((i * 131) % 800)).fill(0x42);
+    out.push(
+      { tsUs: at(t), data: tcpFrame({ ...c, flags: 'S', seq: 1 }) },
+      { tsUs: at(t + 0.01), data: tcpFrame({ ...s, flags: 'SA', seq: 100, ack: 2 }) },
+      { tsUs: at(t + 0.02), data: tcpFrame({ ...c, flags: 'A', seq: 2, ack: 101 }) },
+      { tsUs: at(t + 0.03), data: tcpFrame({ ...c, flags: 'PA', seq: 2, ack: 101, payload: req }) },
+      { tsUs: at(t + 0.05), data: tcpFrame({ ...s, flags: 'PA', seq: 101, ack: 2 + req.length, payload: resp }) },
+      { tsUs: at(t + 0.06), data: tcpFrame({ ...c, flags: 'FA', seq: 2 + req.length, ack: 101 + resp.length }) },
+      { tsUs: at(t + 0.07), data: tcpFrame({ ...s, flags: 'FA', seq: 101 + resp.length, ack: 3 + req.length }) },
+    );
+  }
+  return out;
+}
+
+/** A SYN scan of `n` ports of `target`, each SYN answered by RST-ACK (closed port). */
+function scan(scanner: string, target: string, n: number, t0: number, firstPort: number): WritePacket[] {
+  const out: WritePacket[] = [];
+  for (let i = 0; i < n; i++) {
+    const dport = firstPort + i;
+    out.push(
+      {
+        tsUs: at(t0 + i * 0.002),
+        data: tcpFrame({ src: scanner, dst: target, sport: 55555, dport, flags: 'S', seq: 7 }),
+      },
+      {
+        tsUs: at(t0 + i * 0.002 + 0.0005),
+        data: tcpFrame({ src: target, dst: scanner, sport: dport, dport: 55555, flags: 'RA', seq: 0, ack: 8 }),
+      },
+    );
+  }
+  return out;
+}
+
+const file = (name: string): string => path.join(dir, name);
+let scanPcap: Uint8Array;
+
+before(() => {
+  writeFileSync(file('benign-1.pcap'), writePcap(exchanges('10.1.0.10', '10.1.0.1', 40, 0)));
+  writeFileSync(file('benign-2.pcap'), writePcap(exchanges('10.2.0.10', '10.2.0.1', 30, 100)));
+  scanPcap = writePcap(scan('10.9.0.99', '10.9.0.1', 60, 0, 1));
+  writeFileSync(file('malicious-1.pcap'), scanPcap);
+  writeFileSync(file('malicious-2.pcap'), writePcap(scan('10.8.0.99', '10.8.0.1', 50, 50, 2000)));
+  const r = run([
+    'train',
+    '--label',
+    'benign=benign-*.pcap',
+    '--label',
+    'malicious=malicious-*.pcap',
+    '--features',
+    'behaviour',
+    '--weight-by',
+    'capture',
+    '--trees',
+    '20',
+    '--valid-fraction',
+    '0',
+    '-q',
+    '-o',
+    'model.json',
+    '--report',
+    'train.html',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test('train writes a model with the behaviour feature set (no dst_port, no payload bytes) and a report', () => {
+  const m = JSON.parse(readFileSync(file('model.json'), 'utf8')) as {
+    features: string[];
+    params: Record<string, unknown>;
+  };
+  assert.equal(m.params.feature_set, 'behaviour');
+  assert.equal(m.params.weight_by, 'capture');
+  assert.ok(!m.features.includes('dst_port'));
+  assert.ok(!m.features.some((f) => f.startsWith('bytes_') || f.startsWith('dns_context_')));
+  assert.match(readFileSync(file('train.html'), 'utf8'), /<html/i);
+});
+
+test('evaluate --json writes the documented metric keys', () => {
+  const r = run([
+    'evaluate',
+    '--model',
+    'model.json',
+    '--label',
+    'benign=benign-*.pcap',
+    '--label',
+    'malicious=malicious-*.pcap',
+    '--json',
+    'eval.json',
+    '-q',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(readFileSync(file('eval.json'), 'utf8')) as Record<string, unknown>;
+  for (const k of ['macro_f1', 'f1', 'roc_auc', 'pr_auc', 'mcc', 'confusion', 'tpr_at_fpr']) assert.ok(k in m, k);
+  // Separable by flags: every scan flow outranks every exchange.
+  assert.equal(m.roc_auc, 1);
+  assert.deepEqual(Object.keys(m.tpr_at_fpr as object).sort(), ['0.001', '0.01']);
+});
+
+test('classify reads a capture on stdin; --min-score keeps only the scan; --report writes HTML', () => {
+  const mixed = writePcap([...exchanges('10.3.0.10', '10.3.0.1', 5, 0), ...scan('10.3.0.99', '10.3.0.1', 8, 10, 100)]);
+  const all = run(['classify', '-', '--model', 'model.json', '-q'], mixed);
+  assert.equal(all.code, 0, all.stderr);
+  const rows = all.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { src_ip: string; p_malicious: number; verdict: string; reasons: string[] });
+  assert.equal(rows.length, 13);
+  for (const row of rows) {
+    assert.ok(row.p_malicious >= 0 && row.p_malicious <= 1);
+    assert.ok(row.reasons.length <= 3);
+  }
+  const scanScores = rows.filter((r) => r.src_ip === '10.3.0.99').map((r) => r.p_malicious);
+  const otherScores = rows.filter((r) => r.src_ip !== '10.3.0.99').map((r) => r.p_malicious);
+  assert.ok(Math.min(...scanScores) > Math.max(...otherScores));
+
+  const risky = run(
+    ['classify', '-', '--model', 'model.json', '--min-score', '0.5', '--report', 'c.html', '-q'],
+    mixed,
+  );
+  assert.equal(risky.code, 0, risky.stderr);
+  const kept = risky.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { src_ip: string });
+  assert.equal(kept.length, 8);
+  assert.ok(kept.every((r) => r.src_ip === '10.3.0.99'));
+  assert.ok(existsSync(file('c.html')));
+});
+
+test('--fail-on-score exits 1 when a flow reaches it, 0 otherwise', () => {
+  assert.equal(
+    run(['classify', 'malicious-1.pcap', '--model', 'model.json', '--fail-on-score', '0.5', '-q', '-o', 'x.jsonl'])
+      .code,
+    1,
+  );
+  assert.equal(
+    run(['classify', 'benign-1.pcap', '--model', 'model.json', '--fail-on-score', '0.5', '-q', '-o', 'y.jsonl']).code,
+    0,
+  );
+});
+
+test('a model whose features the input lacks fails with one line naming them (exit 2)', () => {
+  const m = JSON.parse(readFileSync(file('model.json'), 'utf8')) as { features: string[] };
+  m.features[0] = 'no_such_column';
+  writeFileSync(file('bad-model.json'), JSON.stringify(m));
+  const r = run(['classify', 'benign-1.pcap', '--model', 'bad-model.json', '-q']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no_such_column/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+});
+
+test('bad option values are one-line errors (exit 2)', () => {
+  for (const args of [
+    ['train', 'benign-1.pcap', '--features', 'payload', '-o', 'm.json'],
+    ['train', 'benign-1.pcap', '--weight-by', 'host', '-o', 'm.json'],
+  ]) {
+    const r = run(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('a capture and its extracted CSV get the same scores (derived columns agree across formats)', () => {
+  assert.equal(run(['extract', 'malicious-1.pcap', '-o', 'm1.csv', '-q']).code, 0);
+  const score = (input: string): Map<string, number> => {
+    const r = run(['classify', input, '--model', 'model.json', '-q']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = new Map<string, number>();
+    for (const l of r.stdout.trim().split('\n')) {
+      const row = JSON.parse(l) as { src_port: number; dst_port: number; p_malicious: number };
+      m.set(`${row.src_port}-${row.dst_port}`, row.p_malicious);
+    }
+    return m;
+  };
+  assert.deepEqual(score('m1.csv'), score('malicious-1.pcap'));
+});
