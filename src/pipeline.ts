@@ -171,7 +171,8 @@ class FragmentPorts {
   }
 }
 
-function emptyStats(): ExtractStats {
+/** Fresh, zeroed run statistics. */
+export function emptyStats(): ExtractStats {
   return {
     packets_read: 0,
     packets_in_flows: 0,

@@ -23,7 +23,7 @@ import { FlowRecord } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_VECTOR } from '../features/stats.ts';
 import type { FlowSink } from '../output/index.ts';
 import type { ColumnParts } from '../output/parquet.ts';
-import { type ExtractOptions, type ExtractStats, runExtract } from '../pipeline.ts';
+import { type ExtractOptions, type ExtractStats, emptyStats, runExtract } from '../pipeline.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 
 export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters' | 'shard'> {
@@ -78,25 +78,6 @@ class OrdinalList {
     }
     return lo;
   }
-}
-
-function emptyStats(): ExtractStats {
-  return {
-    packets_read: 0,
-    packets_in_flows: 0,
-    dropped: {},
-    flows: 0,
-    flows_by_end_reason: {},
-    evictions: 0,
-    bytes_read: 0,
-    files: [],
-    warnings: 0,
-    file_errors: [],
-    anomalies: {},
-    first_seen_us: null,
-    last_seen_us: null,
-    elapsed_s: 0,
-  };
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {

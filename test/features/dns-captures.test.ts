@@ -11,16 +11,8 @@ import { DnsMeter } from '../../src/features/dns.ts';
 import { HttpMeter } from '../../src/features/http.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { runExtract } from '../../src/pipeline.ts';
-import { HAS_SHARED, sharedPath } from '../helpers/shared.ts';
+import { HAS_SHARED, hasTshark, sharedPath } from '../helpers/shared.ts';
 
-function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const SKIP = !HAS_SHARED || !hasTshark();
 
 const CAPTURES = [

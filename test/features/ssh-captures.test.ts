@@ -8,16 +8,8 @@ import { describe, it } from 'node:test';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { SshMeter } from '../../src/features/ssh.ts';
 import { runExtract } from '../../src/pipeline.ts';
-import { HAS_SHARED, sharedPath } from '../helpers/shared.ts';
+import { HAS_SHARED, hasTshark, sharedPath } from '../helpers/shared.ts';
 
-function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const SKIP = !HAS_SHARED || !hasTshark();
 
 const CAPTURES = [

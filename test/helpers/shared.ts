@@ -1,4 +1,5 @@
 /** Paths to the third-party data in ../shared (beside the project root). Tests read it there; nothing is copied. */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -8,4 +9,14 @@ export const HAS_SHARED = existsSync(path.join(SHARED, 'pcaps'));
 
 export function sharedPath(...parts: string[]): string {
   return path.join(SHARED, ...parts);
+}
+
+/** Whether tshark is installed (reference checks that run it at test time skip without it). */
+export function hasTshark(): boolean {
+  try {
+    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
