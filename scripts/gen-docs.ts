@@ -29,7 +29,7 @@ export function featuresMarkdown(): string {
     out.push('');
   };
   section('identity', [...IDENTITY_COLUMNS, SOURCE_FILE_COLUMN]);
-  for (const m of defaultMeters({ markov: true })) section(`${m.name} meter`, [...m.columns]);
+  for (const m of defaultMeters({ markov: true, byteDistribution: true })) section(`${m.name} meter`, [...m.columns]);
   return `${out.join('\n')}\n`;
 }
 

@@ -26,6 +26,7 @@ export interface FlowOptionsCli {
   localNet?: string;
   spltLength?: string;
   markov?: boolean;
+  byteDistribution?: boolean;
 }
 
 /** Flow-engine and feature flags shared by extract and classify. */
@@ -37,7 +38,8 @@ export function addFlowOptions(cmd: Command): Command {
     .option('--tcp-linger <seconds>', 'keep a closed TCP flow this long for its last ACKs (default 5)')
     .option('--local-net <cidrs>', 'comma-separated CIDRs: the endpoint inside them is src (e.g. 10.0.0.0/8,fd00::/8)')
     .option('--splt-length <n>', 'packets kept in the per-flow length/time sequences (default 20)')
-    .option('--markov', 'add the 10x10 Markov matrices of packet lengths and times (200 columns)');
+    .option('--markov', 'add the 10x10 Markov matrices of packet lengths and times (200 columns)')
+    .option('--byte-distribution', 'add the 256 payload byte-value counts per flow (a list column)');
 }
 
 export function flowRequestFromCli(o: FlowOptionsCli, dialect?: string): Pick<ExtractRequest, 'flow' | 'features'> {
@@ -60,6 +62,7 @@ export function flowRequestFromCli(o: FlowOptionsCli, dialect?: string): Pick<Ex
   const features: NonNullable<ExtractRequest['features']> = {};
   if (o.spltLength) features.spltLength = parsePositiveInt('--splt-length', o.spltLength);
   if (o.markov) features.markov = true;
+  if (o.byteDistribution) features.byteDistribution = true;
   return { flow, features };
 }
 

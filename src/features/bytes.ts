@@ -23,6 +23,12 @@ import { grow, setColumn } from './meter.ts';
 export interface BytesOptions {
   /** Payload bytes counted per direction (default 4096, 1..65535). */
   maxBytesPerDirection?: number;
+  /**
+   * Also output the 256 counts (`bytes.bidirectional_distribution_payload`). Off by default: as a 256-element list
+   * per flow it was a third to a half of the Parquet writer's CPU (bench/results.md, mixed capture); the entropy and
+   * byte mean/std summarise it and are always written.
+   */
+  distribution?: boolean;
 }
 
 export const BYTES_DEFAULT_PER_DIRECTION = 4096;
@@ -106,7 +112,8 @@ export class BytesMeter implements Meter {
     ),
   ];
   readonly name = 'bytes';
-  readonly columns = BytesMeter.columns;
+  readonly columns: readonly ColumnSpec[];
+  private readonly withDistribution: boolean;
   readonly maxBytesPerDirection: number;
 
   /** Pool block index per slot, -1 when the flow has no payload yet. */
@@ -120,6 +127,10 @@ export class BytesMeter implements Meter {
   private blocks = 0;
 
   constructor(opts: BytesOptions = {}) {
+    this.withDistribution = opts.distribution === true;
+    this.columns = this.withDistribution
+      ? BytesMeter.columns
+      : BytesMeter.columns.filter((c) => c.key !== 'bidirectional_distribution_payload');
     this.maxBytesPerDirection = Math.max(
       1,
       Math.min(0xffff, Math.floor(opts.maxBytesPerDirection ?? BYTES_DEFAULT_PER_DIRECTION)),
@@ -215,7 +226,7 @@ export class BytesMeter implements Meter {
       // H = log2(N) − (Σ c·log2 c) / N, with c·log2 c from a table: no log call per byte value.
       const c = this.pool;
       const base = b * BLOCK;
-      dist = new Array<number>(256);
+      if (this.withDistribution) dist = new Array<number>(256);
       let e0 = 0;
       let e1 = 0;
       let eb = 0;
@@ -225,7 +236,7 @@ export class BytesMeter implements Meter {
         const a = c[base + v]!;
         const d = c[base + 256 + v]!;
         const t = a + d;
-        dist[v] = t;
+        if (dist !== null) dist[v] = t;
         if (t === 0) continue;
         e0 += C_LOG2_C[a]!;
         e1 += C_LOG2_C[d]!;
@@ -240,7 +251,7 @@ export class BytesMeter implements Meter {
       std = round6(Math.sqrt(Math.max(0, sumSq / total - mean * mean)));
       mean = round6(mean);
     }
-    setColumn(row, 'bytes', 'bidirectional_distribution_payload', dist);
+    if (this.withDistribution) setColumn(row, 'bytes', 'bidirectional_distribution_payload', dist);
     setColumn(row, 'bytes', 'bidirectional_sampled_payload_bytes', total);
     setColumn(row, 'bytes', 'bidirectional_entropy_payload', hBoth);
     setColumn(row, 'bytes', 'src2dst_entropy_payload', h0);

@@ -17,13 +17,15 @@ export interface FeatureOptions {
   spltLength?: number;
   /** Add the 10×10 Markov matrices of packet lengths and IATs (200 columns). */
   markov?: boolean;
+  /** Add the 256-count payload byte distribution list (`bytes_bidirectional_distribution_payload`). */
+  byteDistribution?: boolean;
 }
 
 export function defaultMeters(opts: FeatureOptions = {}): Meter[] {
   const meters: Meter[] = [
     new StatsMeter(),
     new SpltMeter(opts.spltLength ? { maxPackets: opts.spltLength } : {}),
-    new BytesMeter(),
+    new BytesMeter({ distribution: opts.byteDistribution === true }),
     new TlsMeter(),
     new QuicMeter(),
     new DnsMeter(),

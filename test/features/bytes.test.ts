@@ -38,7 +38,7 @@ const all256 = Uint8Array.from({ length: 256 }, (_, i) => i);
 
 describe('BytesMeter', () => {
   it('entropy is 8 bits/byte for 256 distinct values and 0 for a constant', () => {
-    const m = new BytesMeter();
+    const m = new BytesMeter({ distribution: true });
     m.resize(4);
     const b = run(m, 0, [
       [all256, 0],
@@ -60,7 +60,7 @@ describe('BytesMeter', () => {
   });
 
   it('mean and population standard deviation of byte values', () => {
-    const m = new BytesMeter();
+    const m = new BytesMeter({ distribution: true });
     m.resize(1);
     // Bytes 0 and 255 once each: mean 127.5, population sd 127.5.
     const b = run(m, 0, [[Uint8Array.of(0, 255), 0]]);
@@ -70,7 +70,7 @@ describe('BytesMeter', () => {
   });
 
   it('counts only the first K bytes per direction; the IDP length is the first payload packet', () => {
-    const m = new BytesMeter({ maxBytesPerDirection: 10 });
+    const m = new BytesMeter({ maxBytesPerDirection: 10, distribution: true });
     m.resize(1);
     const b = run(m, 0, [
       [new Uint8Array(6).fill(1), 0],
@@ -88,7 +88,7 @@ describe('BytesMeter', () => {
   });
 
   it('a flow without payload has nulls and zero IDP lengths, and takes no pool block', () => {
-    const m = new BytesMeter();
+    const m = new BytesMeter({ distribution: true });
     m.resize(1);
     const b = run(m, 0, []);
     assert.equal(b.bidirectional_distribution_payload, null);
@@ -99,7 +99,7 @@ describe('BytesMeter', () => {
   });
 
   it('pool blocks are reused: 1000 sequential flows over 10 slots use at most 10 blocks, counts start clean', () => {
-    const m = new BytesMeter();
+    const m = new BytesMeter({ distribution: true });
     m.resize(10);
     for (let i = 0; i < 1000; i++) {
       const b = run(m, i % 10, [[Uint8Array.of(i & 0xff), 0]]);
@@ -122,10 +122,17 @@ describe('BytesMeter', () => {
   });
 
   it('declares every column it writes', () => {
-    const m = new BytesMeter();
+    const m = new BytesMeter({ distribution: true });
     m.resize(1);
     const b = run(m, 0, [[all256, 0]]);
     assert.deepEqual(Object.keys(b).sort(), BytesMeter.columns.map((c) => c.key).sort());
     assert.ok(BytesMeter.columns.every((c) => c.group === 'bytes' && c.doc.length > 0));
   });
+});
+
+it('the 256-count list is opt-in; entropy is written either way', () => {
+  const m = new BytesMeter();
+  assert.ok(!m.columns.some((c) => c.key === 'bidirectional_distribution_payload'));
+  assert.ok(m.columns.some((c) => c.key === 'bidirectional_entropy_payload'));
+  assert.ok(new BytesMeter({ distribution: true }).columns.some((c) => c.key === 'bidirectional_distribution_payload'));
 });
