@@ -4,11 +4,18 @@
  *   import { extract } from 'flowsieve';
  *   const { stats } = await extract({ inputs: ['capture.pcap'], output: 'flows.parquet' });
  *   await extract({ inputs: ['capture.pcap'], onFlow: (row) => console.log(row.src_ip, row.tls?.sni) });
+ *   const { flows } = await classify({ inputs: ['capture.pcap'] });   // p_malicious, verdict, reasons per flow
  */
+import { fileURLToPath } from 'node:url';
 import type { CaptureWarning } from './capture/index.ts';
 import { defaultMeters, type FeatureOptions, meterColumns } from './features/index.ts';
-import type { ColumnSpec, FlowRow } from './features/meter.ts';
+import { type ColumnSpec, type FlowRow, flatName, getColumn } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
+import { CompiledForest } from './ml/compile.ts';
+import { featureMatrix } from './ml/dataset.ts';
+import { topReasons } from './ml/explain.ts';
+import { withDerivedColumns } from './ml/features.ts';
+import { loadModel } from './ml/model.ts';
 import { type Dialect, type FlowSink, type OutputFormat, openSink } from './output/index.ts';
 import { runParallelExtract } from './parallel/extract.ts';
 import {
@@ -94,4 +101,79 @@ async function isDirectoryInput(inputs: string[]): Promise<boolean> {
     }
   }
   return false;
+}
+
+export interface ClassifyRequest {
+  /** Captures to extract and score (flow tables are scored by the `classify` command). */
+  inputs: string[];
+  /** Model file; default: the bundled models/default.json. */
+  model?: string;
+  flow?: ExtractRequest['flow'];
+}
+
+export interface ScoredFlow extends Record<string, unknown> {
+  p_malicious: number;
+  verdict: 'benign' | 'malicious';
+  reasons: string[];
+}
+
+/** The bundled model (models/README.md says what it was trained on and what it cannot know). */
+export const DEFAULT_MODEL = fileURLToPath(new URL('../models/default.json', import.meta.url));
+
+/**
+ * Extract flows from captures and score them with a model: each flow as JSONL would show it, plus p_malicious,
+ * verdict (at the model's threshold) and the top three reasons — the computation `flowsieve classify` does.
+ */
+export async function classify(
+  req: ClassifyRequest,
+): Promise<{ flows: ScoredFlow[]; threshold: number; stats: ExtractStats }> {
+  const model = loadModel(req.model ?? DEFAULT_MODEL);
+  const features = model.file.features;
+  const columns = flowColumns();
+  const names = columns.map(flatName);
+  const cells: (string | null)[][] = names.map(() => []);
+  const rows: Record<string, unknown>[] = [];
+  const { stats } = await extract({
+    inputs: req.inputs,
+    flow: req.flow,
+    onFlow: (row) => {
+      rows.push((row as { toJSON?: () => Record<string, unknown> }).toJSON?.() ?? row);
+      for (let i = 0; i < columns.length; i++) {
+        const v = getColumn(row, columns[i]!);
+        cells[i]!.push(
+          v == null
+            ? null
+            : typeof v === 'boolean'
+              ? v
+                ? '1'
+                : '0'
+              : typeof v === 'object'
+                ? JSON.stringify(v)
+                : String(v),
+        );
+      }
+    },
+  });
+  const table = withDerivedColumns({
+    names,
+    cells,
+    nRows: rows.length,
+    source: req.inputs.join(','),
+    droppedDuplicates: [],
+    sha256: '',
+  });
+  const x = featureMatrix(table, features);
+  const p = new CompiledForest(model.forest).pMalicious(x, rows.length);
+  const scratch = new Float64Array(features.length);
+  const threshold = model.file.threshold;
+  const flows = rows.map((row, r) => {
+    const score = p[r]!;
+    return {
+      ...row,
+      p_malicious: Number(score.toFixed(6)),
+      verdict: score >= threshold ? 'malicious' : 'benign',
+      reasons: topReasons(model.forest, features, x, rows.length, r, scratch),
+    } as ScoredFlow;
+  });
+  return { flows, threshold, stats };
 }

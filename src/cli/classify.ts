@@ -8,8 +8,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { CompiledForest } from '../ml/compile.ts';
 import { columnKey, featureMatrix } from '../ml/dataset.ts';
+import { topReasons } from '../ml/explain.ts';
 import type { RawTable } from '../ml/table.ts';
-import { contributions } from '../ml/tree.ts';
 import { EXIT_FINDINGS, info, UserError } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
 import { asUserError, loadTables, mapFeatures, modelForReport, writeReportFile } from './train.ts';
@@ -62,11 +62,6 @@ function parseScore(name: string, v: string | undefined): number | undefined {
 function csvCell(v: unknown): string {
   const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(';') : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function fmtValue(v: number): string {
-  if (Number.isNaN(v)) return 'missing';
-  return Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString();
 }
 
 async function writeOut(path: string | undefined, columns: string[], rows: OutRow[]): Promise<void> {
@@ -235,15 +230,7 @@ Examples:
           }
           row.p_malicious = Number(score.toFixed(6));
           row.verdict = score >= thr ? 'malicious' : 'benign';
-          contributions(model.forest, x, n, r, contrib);
-          const order = Array.from(contrib.keys())
-            .filter((i) => contrib[i] !== 0)
-            .sort((a, b) => Math.abs(contrib[b]!) - Math.abs(contrib[a]!))
-            .slice(0, 3);
-          row.reasons = order.map((i) => {
-            const c = contrib[i]!;
-            return `${features[i]}=${fmtValue(x[i * n + r]!)} (${c >= 0 ? '+' : ''}${c.toFixed(3)})`;
-          });
+          row.reasons = topReasons(model.forest, features, x, n, r, contrib);
           if (o.report) reasonsOf.set(r, row.reasons);
           rows.push(row);
         }
