@@ -5,13 +5,12 @@
  * Skips when ../shared or tshark is absent.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { DnsMeter } from '../../src/features/dns.ts';
 import { HttpMeter } from '../../src/features/http.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { runExtract } from '../../src/pipeline.ts';
-import { HAS_SHARED, hasTshark, sharedPath } from '../helpers/shared.ts';
+import { HAS_SHARED, hasTshark, sharedPath, tsharkFields } from '../helpers/shared.ts';
 
 const SKIP = !HAS_SHARED || !hasTshark();
 
@@ -33,44 +32,20 @@ const flowKey = (a: string, b: string) => (a < b ? `${a}#${b}` : `${b}#${a}`);
 
 /** 5-tuple (unordered endpoints + protocol) → query names in frame order, from tshark. */
 function tsharkQueries(file: string): Map<string, string[]> {
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-Y',
-      '(dns || mdns) && !icmp',
-      '-T',
-      'fields',
-      '-E',
-      'separator=|',
-      '-E',
-      'occurrence=f',
-      '-e',
-      'ip.src',
-      '-e',
-      'ipv6.src',
-      '-e',
-      'ip.dst',
-      '-e',
-      'ipv6.dst',
-      '-e',
-      'udp.srcport',
-      '-e',
-      'tcp.srcport',
-      '-e',
-      'udp.dstport',
-      '-e',
-      'tcp.dstport',
-      '-e',
-      'dns.qry.name',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  );
+  const rows = tsharkFields(file, '(dns || mdns) && !icmp', [
+    'ip.src',
+    'ipv6.src',
+    'ip.dst',
+    'ipv6.dst',
+    'udp.srcport',
+    'tcp.srcport',
+    'udp.dstport',
+    'tcp.dstport',
+    'dns.qry.name',
+  ]);
   const m = new Map<string, string[]>();
-  for (const line of out.split('\n')) {
-    if (!line) continue;
-    const [s4, s6, d4, d6, us, ts, ud, td, name] = line.split('|');
+  for (const row of rows) {
+    const [s4, s6, d4, d6, us, ts, ud, td, name] = row;
     if (!name) continue;
     const proto = us ? 17 : 6;
     const k = `${proto}:${flowKey(endpoint(s4 || s6!, us || ts!), endpoint(d4 || d6!, ud || td!))}`;

@@ -5,12 +5,11 @@
  * is absent. The captures include IPv6 and a 56-flow browsing session.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { HttpMeter } from '../../src/features/http.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { runExtract } from '../../src/pipeline.ts';
-import { HAS_SHARED, hasTshark, sharedPath } from '../helpers/shared.ts';
+import { HAS_SHARED, hasTshark, sharedPath, tsharkFields } from '../helpers/shared.ts';
 
 const SKIP = !HAS_SHARED || !hasTshark();
 
@@ -41,52 +40,24 @@ interface Expect {
 
 /** 5-tuple → fields of the first request and first response tshark decodes on it. */
 function tsharkHttp(file: string): Map<string, Expect> {
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-Y',
-      'http.request || http.response',
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      '-E',
-      'occurrence=f',
-      '-e',
-      'ip.src',
-      '-e',
-      'ipv6.src',
-      '-e',
-      'ip.dst',
-      '-e',
-      'ipv6.dst',
-      '-e',
-      'tcp.srcport',
-      '-e',
-      'tcp.dstport',
-      '-e',
-      'http.request.method',
-      '-e',
-      'http.host',
-      '-e',
-      'http.request.uri',
-      '-e',
-      'http.user_agent',
-      '-e',
-      'http.response.code',
-      '-e',
-      'http.server',
-      '-e',
-      'http.content_type',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  );
+  const rows = tsharkFields(file, 'http.request || http.response', [
+    'ip.src',
+    'ipv6.src',
+    'ip.dst',
+    'ipv6.dst',
+    'tcp.srcport',
+    'tcp.dstport',
+    'http.request.method',
+    'http.host',
+    'http.request.uri',
+    'http.user_agent',
+    'http.response.code',
+    'http.server',
+    'http.content_type',
+  ]);
   const m = new Map<string, Expect>();
-  for (const line of out.split('\n')) {
-    if (!line) continue;
-    const [s4, s6, d4, d6, sp, dp, method, host, uri, ua, code, server, ctype] = line.split('\t');
+  for (const row of rows) {
+    const [s4, s6, d4, d6, sp, dp, method, host, uri, ua, code, server, ctype] = row;
     const k = flowKey(endpoint(s4 || s6!, sp!), endpoint(d4 || d6!, dp!));
     const e = m.get(k) ?? {};
     if (method && e.method === undefined) Object.assign(e, { method, host, uri, user_agent: ua });

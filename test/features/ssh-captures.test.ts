@@ -3,12 +3,11 @@
  * `ssh.protocol` for each direction (tshark runs here, at test time; skips when it or ../shared is absent).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { SshMeter } from '../../src/features/ssh.ts';
 import { runExtract } from '../../src/pipeline.ts';
-import { HAS_SHARED, hasTshark, sharedPath } from '../helpers/shared.ts';
+import { HAS_SHARED, hasTshark, sharedPath, tsharkFields } from '../helpers/shared.ts';
 
 const SKIP = !HAS_SHARED || !hasTshark();
 
@@ -26,38 +25,18 @@ const CAPTURES = [
 
 /** "srcip|sport>dstip|dport" → banner sent in that direction, from tshark. */
 function tsharkBanners(file: string): Map<string, string> {
-  const out = execFileSync(
-    'tshark',
-    [
-      '-r',
-      file,
-      '-Y',
-      'ssh.protocol',
-      '-T',
-      'fields',
-      '-E',
-      'separator=\t',
-      '-e',
-      'ip.src',
-      '-e',
-      'ipv6.src',
-      '-e',
-      'ip.dst',
-      '-e',
-      'ipv6.dst',
-      '-e',
-      'tcp.srcport',
-      '-e',
-      'tcp.dstport',
-      '-e',
-      'ssh.protocol',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 << 20 },
-  );
+  const rows = tsharkFields(file, 'ssh.protocol', [
+    'ip.src',
+    'ipv6.src',
+    'ip.dst',
+    'ipv6.dst',
+    'tcp.srcport',
+    'tcp.dstport',
+    'ssh.protocol',
+  ]);
   const m = new Map<string, string>();
-  for (const line of out.split('\n')) {
-    if (!line) continue;
-    const [s4, s6, d4, d6, sp, dp, banner] = line.split('\t');
+  for (const row of rows) {
+    const [s4, s6, d4, d6, sp, dp, banner] = row;
     const k = `${s4 || s6}|${sp}>${d4 || d6}|${dp}`;
     if (!m.has(k)) m.set(k, banner!);
   }

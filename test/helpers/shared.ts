@@ -20,3 +20,21 @@ export function hasTshark(): boolean {
     return false;
   }
 }
+
+/**
+ * Rows of `tshark -r FILE -Y FILTER -T fields -e F...` (first occurrence of each field, tab separated), for
+ * reference checks that run tshark at test time.
+ */
+export function tsharkFields(file: string, filter: string, fields: readonly string[]): string[][] {
+  const args = ['-n', '-r', file, '-Y', filter, '-T', 'fields', '-E', 'separator=\t', '-E', 'occurrence=f'];
+  for (const f of fields) args.push('-e', f);
+  const out = execFileSync('tshark', args, {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return out
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.split('\t'));
+}
