@@ -370,39 +370,6 @@ function saveCarrier(v: PacketView, end: number, depth: number): void {
 function redecodeCarrier(v: PacketView, b: Uint8Array, depth: number): DecodeStatus {
   const l3 = carrierL3[depth]!;
   const end = carrierEnd[depth]!;
-  resetNetworkLayer(v);
+  v.clearNetwork();
   return decodeIpByNibble(v, b, l3, end, NO_DESCENT);
-}
-
-/** Reset every field set at or above the IP layer (link fields — VLAN, MPLS, tunnel kind — stay). */
-function resetNetworkLayer(v: PacketView): void {
-  v.ipVersion = 0;
-  v.l3Offset = 0;
-  for (let i = 0; i < 4; i++) {
-    v.src[i] = 0;
-    v.dst[i] = 0;
-  }
-  v.protocol = 0;
-  v.ttl = 0;
-  v.tos = 0;
-  v.ipHeaderLen = 0;
-  v.ipTotalLen = 0;
-  v.fragOffset = 0;
-  v.moreFragments = false;
-  v.ipId = 0;
-  v.l4Offset = 0;
-  v.l4HeaderLen = 0;
-  v.srcPort = 0;
-  v.dstPort = 0;
-  v.tcpFlags = 0;
-  v.tcpSeq = 0;
-  v.tcpAck = 0;
-  v.tcpWindow = 0;
-  v.icmpType = -1;
-  v.icmpCode = -1;
-  v.payloadOffset = 0;
-  v.payloadLen = 0;
-  v.payloadWireLen = 0;
-  v.truncated = v.capLen < v.wireLen;
-  v.anomalies = 0;
 }

@@ -114,7 +114,11 @@ export class PacketView {
   /** Oddities tolerated while decoding an 'ok' packet: bits of DecodeAnomaly (src/decode/status.ts). */
   anomalies = 0;
 
-  clear(): void {
+  /**
+   * Reset every field set at or above the IP layer; link fields (VLAN, MPLS, tunnel kind and depth, last
+   * ethertype) stay. Used when a tunnel's inner packet cannot be decoded and the carrier is decoded again.
+   */
+  clearNetwork(): void {
     this.ipVersion = 0;
     this.l3Offset = 0;
     // Element stores, not fill(0): the two TypedArray fill calls cost about as much as the whole decode
@@ -147,13 +151,18 @@ export class PacketView {
     this.payloadOffset = 0;
     this.payloadLen = 0;
     this.payloadWireLen = 0;
+    this.tos = 0;
+    this.truncated = this.capLen < this.wireLen;
+    this.anomalies = 0;
+  }
+
+  clear(): void {
+    this.clearNetwork();
     this.vlanId = 0;
     this.mplsLabels = 0;
     this.tunnel = 0;
     this.truncated = false;
     this.lastEtherType = 0;
     this.tunnelDepth = 0;
-    this.tos = 0;
-    this.anomalies = 0;
   }
 }
