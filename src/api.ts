@@ -9,12 +9,8 @@
 import { fileURLToPath } from 'node:url';
 import type { CaptureWarning } from './capture/index.ts';
 import { defaultMeters, type FeatureOptions, meterColumns } from './features/index.ts';
-import { type ColumnSpec, type FlowRow, flatName, getColumn } from './features/meter.ts';
+import type { FlowRow } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
-import { CompiledForest } from './ml/compile.ts';
-import { featureMatrix } from './ml/dataset.ts';
-import { topReasons } from './ml/explain.ts';
-import { withDerivedColumns } from './ml/features.ts';
 import { loadModel } from './ml/model.ts';
 import { type Dialect, type FlowSink, type OutputFormat, openSink } from './output/index.ts';
 import { runParallelExtract } from './parallel/extract.ts';
@@ -25,6 +21,9 @@ import {
   runExtract,
   SOURCE_FILE_COLUMN,
 } from './pipeline.ts';
+import { FlowScorer } from './score.ts';
+
+export { flowColumns } from './tables.ts';
 
 export interface ExtractRequest {
   inputs: string[];
@@ -40,15 +39,6 @@ export interface ExtractRequest {
   onProgress?: ExtractOptions['onProgress'];
   /** Worker threads (default 1): > 1 shards one file by flow hash, or spreads several files (src/parallel). */
   threads?: number;
-}
-
-/** Every column of a flow record in the default dialect, in output order. */
-export function flowColumns(features: FeatureOptions = {}, withSourceFile = false): ColumnSpec[] {
-  return [
-    ...IDENTITY_COLUMNS,
-    ...(withSourceFile ? [SOURCE_FILE_COLUMN] : []),
-    ...meterColumns(defaultMeters(features)),
-  ];
 }
 
 export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStats; rows: number }> {
@@ -109,6 +99,12 @@ export interface ClassifyRequest {
   /** Model file; default: the bundled models/default.json. */
   model?: string;
   flow?: ExtractRequest['flow'];
+  /**
+   * Called for each scored flow as its batch is scored (flows are scored in batches of up to 1024, and within a
+   * second on a quiet live stream); when given, `flows` in the result stays empty, so memory does not grow with the
+   * capture.
+   */
+  onFlow?: (flow: ScoredFlow) => void;
 }
 
 export interface ScoredFlow extends Record<string, unknown> {
@@ -128,52 +124,26 @@ export async function classify(
   req: ClassifyRequest,
 ): Promise<{ flows: ScoredFlow[]; threshold: number; stats: ExtractStats }> {
   const model = loadModel(req.model ?? DEFAULT_MODEL);
-  const features = model.file.features;
-  const columns = flowColumns();
-  const names = columns.map(flatName);
-  const cells: (string | null)[][] = names.map(() => []);
-  const rows: Record<string, unknown>[] = [];
-  const { stats } = await extract({
-    inputs: req.inputs,
-    flow: req.flow,
-    onFlow: (row) => {
-      rows.push((row as { toJSON?: () => Record<string, unknown> }).toJSON?.() ?? row);
-      for (let i = 0; i < columns.length; i++) {
-        const v = getColumn(row, columns[i]!);
-        cells[i]!.push(
-          v == null
-            ? null
-            : typeof v === 'boolean'
-              ? v
-                ? '1'
-                : '0'
-              : typeof v === 'object'
-                ? JSON.stringify(v)
-                : String(v),
-        );
+  const threshold = model.file.threshold;
+  const flows: ScoredFlow[] = [];
+  const emit = req.onFlow ?? ((f: ScoredFlow) => flows.push(f));
+  const scorer = new FlowScorer(
+    model,
+    (b) => {
+      for (let r = 0; r < b.rows.length; r++) {
+        const row = b.rows[r]!;
+        const score = b.p[r]!;
+        emit({
+          ...((row as { toJSON?: () => Record<string, unknown> }).toJSON?.() ?? row),
+          p_malicious: Number(score.toFixed(6)),
+          verdict: score >= threshold ? 'malicious' : 'benign',
+          reasons: b.reasons(r),
+        });
       }
     },
-  });
-  const table = withDerivedColumns({
-    names,
-    cells,
-    nRows: rows.length,
-    source: req.inputs.join(','),
-    droppedDuplicates: [],
-    sha256: '',
-  });
-  const x = featureMatrix(table, features);
-  const p = new CompiledForest(model.forest).pMalicious(x, rows.length);
-  const scratch = new Float64Array(features.length);
-  const threshold = model.file.threshold;
-  const flows = rows.map((row, r) => {
-    const score = p[r]!;
-    return {
-      ...row,
-      p_malicious: Number(score.toFixed(6)),
-      verdict: score >= threshold ? 'malicious' : 'benign',
-      reasons: topReasons(model.forest, features, x, rows.length, r, scratch),
-    } as ScoredFlow;
-  });
+    { maxDelayMs: req.onFlow ? 1000 : 0, source: req.inputs.join(',') },
+  );
+  const { stats } = await extract({ inputs: req.inputs, flow: req.flow, onFlow: (row) => scorer.add(row) });
+  scorer.flush();
   return { flows, threshold, stats };
 }

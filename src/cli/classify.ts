@@ -4,15 +4,21 @@
  * A ranked "riskiest flows" list goes to stderr; `--min-score` keeps only risky flows (pre-filtering traffic
  * before expensive inspection); `--fail-on-score` exits 1 when any flow reaches it.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Command } from 'commander';
+import { extract } from '../api.ts';
+import type { ColumnSpec } from '../features/meter.ts';
 import { CompiledForest } from '../ml/compile.ts';
 import { columnKey, featureMatrix } from '../ml/dataset.ts';
 import { topReasons } from '../ml/explain.ts';
 import type { RawTable } from '../ml/table.ts';
-import { EXIT_FINDINGS, info, UserError } from './common.ts';
+import { openSink } from '../output/index.ts';
+import { IDENTITY_COLUMNS } from '../pipeline.ts';
+import { FlowScorer } from '../score.ts';
+import { flowColumns, mapFeatures } from '../tables.ts';
+import { resolveInputs } from '../train.ts';
+import { EXIT_FINDINGS, formatCount, info, progressBar, UserError } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
-import { asUserError, loadTables, mapFeatures, modelForReport, writeReportFile } from './train.ts';
+import { asUserError, modelForReport, writeReportFile } from './train.ts';
 
 /** Identity columns copied to the output when the input has them (first match per key wins). */
 const PASS_THROUGH = [
@@ -52,70 +58,14 @@ interface ClassifyCliOptions {
 
 type OutRow = Record<string, string | number | null | string[]>;
 
+/** A cell that is a plain decimal number (identity columns are written as numbers when every cell is one). */
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
 function parseScore(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0 || x > 1) throw new UserError(`${name}: expected a score in [0, 1], got '${v}'`);
   return x;
-}
-
-function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : Array.isArray(v) ? v.join(';') : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-async function writeOut(path: string | undefined, columns: string[], rows: OutRow[]): Promise<void> {
-  const fmt =
-    !path || path === '-'
-      ? 'jsonl'
-      : path.toLowerCase().endsWith('.csv')
-        ? 'csv'
-        : path.toLowerCase().endsWith('.parquet')
-          ? 'parquet'
-          : path.toLowerCase().endsWith('.jsonl') ||
-              path.toLowerCase().endsWith('.json') ||
-              path.toLowerCase().endsWith('.ndjson')
-            ? 'jsonl'
-            : null;
-  if (fmt === null) throw new UserError(`-o ${path}: unknown output format (use .jsonl, .csv or .parquet)`);
-  if (fmt === 'parquet') {
-    const arrow = await import('apache-arrow');
-    const pq = await import('parquet-wasm/node');
-    const data: Record<string, unknown[]> = {};
-    for (const c of columns)
-      data[c] = rows.map((r) => (Array.isArray(r[c]) ? (r[c] as string[]).join(';') : (r[c] ?? null)));
-    const vectors: Record<string, import('apache-arrow').Vector> = {};
-    for (const c of columns) {
-      const vals = data[c]!;
-      vectors[c] = vals.every((v) => v === null || typeof v === 'number')
-        ? arrow.vectorFromArray(vals as (number | null)[], new arrow.Float64())
-        : arrow.vectorFromArray(
-            vals.map((v) => (v === null ? null : String(v))),
-            new arrow.Utf8(),
-          );
-    }
-    const table = new arrow.Table(vectors);
-    const bytes = pq.writeParquet(pq.Table.fromIPCStream(arrow.tableToIPC(table, 'stream')));
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(path!, bytes);
-    return;
-  }
-  const out: NodeJS.WritableStream = !path || path === '-' ? process.stdout : createWriteStream(path);
-  const write = (s: string): Promise<void> =>
-    new Promise((resolve) => {
-      if (out.write(s)) resolve();
-      else (out as WriteStream).once('drain', () => resolve());
-    });
-  if (fmt === 'csv') {
-    await write(`${columns.map(csvCell).join(',')}\n`);
-    for (const r of rows) await write(`${columns.map((c) => csvCell(r[c])).join(',')}\n`);
-  } else {
-    for (const r of rows) await write(`${JSON.stringify(r)}\n`);
-  }
-  if (out !== process.stdout)
-    await new Promise<void>((resolve, reject) =>
-      (out as WriteStream).end((e?: Error | null) => (e ? reject(e) : resolve())),
-    );
 }
 
 /**
@@ -178,76 +128,155 @@ Examples:
         throw new UserError(`--top: expected a non-negative integer, got '${o.top}'`);
       const model = loadModelOrFail(o.model);
       const features = model.file.features;
-      const tables: RawTable[] = (await loadTables(inputs.length ? inputs : ['-'], o.quiet === true)).map((t) =>
-        mapFeatures(t, features),
-      );
-      const cf = new CompiledForest(model.forest);
       const thr = model.file.threshold;
-      const rows: OutRow[] = [];
-      const contrib = new Float64Array(features.length);
-      let passCols: string[] = [];
-      let flagged = 0;
-      let total = 0;
-      let maxScore = 0;
-      // For --report: every flow's score and the reasons of the rows written (all flows, not only --min-score).
-      const scored: { t: RawTable; p: Float64Array; reasons: Map<number, string[]> }[] = [];
-      for (const t of tables) {
-        let x: Float32Array;
-        try {
-          x = featureMatrix(t, features);
-        } catch (e) {
-          asUserError(e);
-        }
-        const n = t.nRows;
-        const p = cf.pMalicious(x, n);
-        const reasonsOf = new Map<number, string[]>();
-        if (o.report) scored.push({ t, p, reasons: reasonsOf });
-        // One output column per identity key, whatever the dialect calls it.
-        const seenKeys = new Set<string>();
+      let items: Awaited<ReturnType<typeof resolveInputs>>;
+      try {
+        items = await resolveInputs(inputs.length ? inputs : ['-']);
+      } catch (e) {
+        asUserError(e);
+      }
+      // Flow tables are read whole (they are files of flows already); captures are extracted and scored as their
+      // flows finish, in batches, so memory does not grow with the capture and a live pipe yields verdicts live.
+      const tables = items.flatMap((it) => ('table' in it ? [mapFeatures(it.table, features)] : []));
+      const captures = items.flatMap((it) => ('capture' in it ? [it.capture] : []));
+      const showSource = items.length > 1;
+      const captureNames = new Set(flowColumns().map((c) => c.key));
+      // One output column per identity key, whatever the dialect calls it (first match per key wins).
+      const passOf = (names: readonly string[]): [string, number][] => {
+        const seen = new Set<string>();
         const pass: [string, number][] = [];
         for (const name of PASS_THROUGH) {
-          const i = t.names.indexOf(name);
-          const key = columnKey(name);
-          if (i >= 0 && !seenKeys.has(key)) {
-            seenKeys.add(key);
+          const i = names.indexOf(name);
+          if (i >= 0 && !seen.has(columnKey(name))) {
+            seen.add(columnKey(name));
             pass.push([name, i]);
           }
         }
-        const showSource = tables.length > 1 && !t.names.includes('source_file');
-        for (const [name] of pass) if (!passCols.includes(name)) passCols.push(name);
-        if (showSource && !passCols.includes('source_file')) passCols = ['source_file', ...passCols];
-        for (let r = 0; r < n; r++) {
+        return pass;
+      };
+      const passCols: string[] = [];
+      const numeric = new Map<string, boolean>();
+      for (const t of tables) {
+        for (const [name, i] of passOf(t.names)) {
+          if (!passCols.includes(name)) passCols.push(name);
+          const allNumeric = t.cells[i]!.every((v) => v === null || v === '' || NUMBER.test(v));
+          numeric.set(name, (numeric.get(name) ?? true) && allNumeric);
+        }
+      }
+      const capturePass = PASS_THROUGH.filter((n) => captureNames.has(n) && n !== 'source_file');
+      if (captures.length > 0) {
+        for (const name of capturePass) {
+          if (!passCols.includes(name)) passCols.push(name);
+          const spec = IDENTITY_COLUMNS.find((c) => c.key === name);
+          numeric.set(name, (numeric.get(name) ?? true) && spec?.type === 'int');
+        }
+      }
+      if (showSource && !passCols.includes('source_file')) passCols.unshift('source_file');
+      const columns: ColumnSpec[] = [
+        ...passCols.map((key): ColumnSpec => ({ key, type: numeric.get(key) ? 'float' : 'string', unit: '', doc: '' })),
+        { key: 'p_malicious', type: 'float', unit: '', doc: '' },
+        { key: 'verdict', type: 'string', unit: '', doc: '' },
+        { key: 'reasons', type: 'string_list', unit: '', doc: '' },
+      ];
+      const stringCols = new Set(columns.filter((c) => c.type === 'string').map((c) => c.key));
+      const sink = openSink({ path: o.output ?? '-', columns });
+
+      let flagged = 0;
+      let total = 0;
+      let written = 0;
+      let maxScore = 0;
+      // The riskiest `top` written rows, best first (ties: earlier row first).
+      const riskiest: { p: number; row: OutRow }[] = [];
+      // For --report: every flow's score and the reasons of the rows written (all flows, not only --min-score).
+      const scored: { t: RawTable; p: Float64Array; reasons: Map<number, string[]> }[] = [];
+
+      /** Score rows 0..n-1 of table `t` (p given), writing those at or above --min-score. */
+      const emit = (
+        t: RawTable,
+        p: Float64Array,
+        reasonsOf: (r: number) => string[],
+        pass: [string, number][],
+        source: string | null,
+      ): void => {
+        const why = new Map<number, string[]>();
+        if (o.report) scored.push({ t, p, reasons: why });
+        for (let r = 0; r < t.nRows; r++) {
           total++;
           const score = p[r]!;
           maxScore = Math.max(maxScore, score);
           if (score >= thr) flagged++;
           if (minScore !== undefined && score < minScore) continue;
           const row: OutRow = {};
-          if (showSource) row.source_file = t.source;
+          if (source !== null) row.source_file = source;
           for (const [name, i] of pass) {
             const v = t.cells[i]![r] ?? null;
-            row[name] = v !== null && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+            row[name] = v === null || stringCols.has(name) ? v : NUMBER.test(v) ? Number(v) : null;
           }
           row.p_malicious = Number(score.toFixed(6));
           row.verdict = score >= thr ? 'malicious' : 'benign';
-          row.reasons = topReasons(model.forest, features, x, n, r, contrib);
-          if (o.report) reasonsOf.set(r, row.reasons);
-          rows.push(row);
+          row.reasons = reasonsOf(r);
+          if (o.report) why.set(r, row.reasons);
+          sink.write(row);
+          written++;
+          if (top > 0 && (riskiest.length < top || score > riskiest[riskiest.length - 1]!.p)) {
+            let j = riskiest.length;
+            while (j > 0 && riskiest[j - 1]!.p < score) j--;
+            riskiest.splice(j, 0, { p: score, row });
+            if (riskiest.length > top) riskiest.pop();
+          }
         }
+      };
+
+      try {
+        const cf = new CompiledForest(model.forest);
+        const contrib = new Float64Array(features.length);
+        for (const t of tables) {
+          const x = featureMatrix(t, features);
+          const p = cf.pMalicious(x, t.nRows);
+          const src = showSource && !t.names.includes('source_file') ? t.source : null;
+          emit(t, p, (r) => topReasons(model.forest, features, x, t.nRows, r, contrib), passOf(t.names), src);
+        }
+        const bar = progressBar('classify', o.quiet === true);
+        try {
+          for (const [n, file] of captures.entries()) {
+            let pass: [string, number][] | null = null;
+            const scorer = new FlowScorer(
+              model,
+              (b) => {
+                pass ??= passOf(b.table.names);
+                emit(b.table, b.p, b.reasons, pass, showSource ? file : null);
+              },
+              { allColumns: o.report !== undefined, source: file, maxDelayMs: file === '-' ? 1000 : 0 },
+            );
+            await extract({
+              inputs: [file],
+              onFlow: (row) => scorer.add(row),
+              onProgress: (p) => {
+                if (p.totalBytes) {
+                  bar.update(Math.round(p.bytesRead / 1e6), Math.max(1, Math.round(p.totalBytes / 1e6)), {
+                    packets: formatCount(p.packets),
+                    rate: `${n + 1}/${captures.length} captures`,
+                  });
+                }
+              },
+            });
+            scorer.flush();
+          }
+        } finally {
+          bar.stop();
+        }
+      } catch (e) {
+        sink.abort();
+        asUserError(e);
       }
-      const columns = [...passCols, 'p_malicious', 'verdict', 'reasons'];
-      await writeOut(o.output, columns, rows);
+      await sink.close();
       if (o.quiet !== true) {
         info(
-          `classified ${total} flows: ${flagged} malicious at threshold ${thr.toFixed(4)}${minScore !== undefined ? `, ${rows.length} with p_malicious ≥ ${minScore} written` : ''}`,
+          `classified ${total} flows: ${flagged} malicious at threshold ${thr.toFixed(4)}${minScore !== undefined ? `, ${written} with p_malicious ≥ ${minScore} written` : ''}`,
         );
-        if (top > 0 && rows.length > 0) {
-          const ranked = rows
-            .map((r, i) => ({ r, i }))
-            .sort((a, b) => (b.r.p_malicious as number) - (a.r.p_malicious as number) || a.i - b.i)
-            .slice(0, top);
-          info(`riskiest ${ranked.length} flows:`);
-          for (const { r } of ranked) {
+        if (riskiest.length > 0) {
+          info(`riskiest ${riskiest.length} flows:`);
+          for (const { row: r } of riskiest) {
             const who = ['src_ip', 'Src IP', 'Source IP'].map((k) => r[k]).find((v) => v !== undefined);
             const sp = ['src_port', 'Src Port', 'Source Port'].map((k) => r[k]).find((v) => v !== undefined);
             const dst = ['dst_ip', 'Dst IP', 'Destination IP'].map((k) => r[k]).find((v) => v !== undefined);
@@ -260,13 +289,11 @@ Examples:
         }
       }
       if (o.report) {
+        const sources = items.map((it) => ('table' in it ? it.table.source : it.capture));
         await writeReportFile(
           {
-            title: `flowsieve classify: ${tables
-              .map((t) => t.source)
-              .join(', ')
-              .slice(0, 120)}`,
-            sources: tables.map((t) => t.source).slice(0, 50),
+            title: `flowsieve classify: ${sources.join(', ').slice(0, 120)}`,
+            sources: sources.slice(0, 50),
             flows: scoredRows(scored, thr),
             model: modelForReport(model.file),
             threshold: thr,

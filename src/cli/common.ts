@@ -39,12 +39,16 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(label: string, quiet: boolean, unit: 'MB' | 'rounds' | 'folds' = 'MB'): Progress {
+export function progressBar(
+  label: string,
+  quiet: boolean,
+  unit: 'MB' | 'rounds' | 'folds' | 'captures' = 'MB',
+): Progress {
   if (quiet || !process.stderr.isTTY) return { update() {}, stop() {} };
   const format =
     unit === 'MB'
       ? `${label} [{bar}] {percentage}% | {value}/{total} MB | {packets} packets | {rate} | ETA {eta_formatted}`
-      : `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | ETA {eta_formatted}`;
+      : `${label} [{bar}] {percentage}% | {value}/{total} ${unit}{detail} | ETA {eta_formatted}`;
   const bar = new SingleBar({
     format,
     stream: process.stderr,
@@ -57,7 +61,7 @@ export function progressBar(label: string, quiet: boolean, unit: 'MB' | 'rounds'
   return {
     update(done, total, payload = {}) {
       if (!started) {
-        bar.start(total, 0, { packets: 0, rate: '', ...payload });
+        bar.start(total, 0, { packets: 0, rate: '', detail: '', ...payload });
         started = true;
       }
       bar.setTotal(total);

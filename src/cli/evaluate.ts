@@ -12,16 +12,15 @@ import { binaryLabel, Labeler, MALICIOUS } from '../ml/labels.ts';
 import { evaluate, type Metrics } from '../ml/metrics.ts';
 import { loadModel, type Model } from '../ml/model.ts';
 import { crossValidate } from '../ml/train.ts';
-import { info, parsePositiveInt, UserError } from './common.ts';
+import { isSchemaTextColumn, mapFeatures } from '../tables.ts';
+import { info, parsePositiveInt, progressBar, UserError } from './common.ts';
 import {
   asUserError,
   fitOptionsFrom,
   formatCaptureWeighted,
   formatMetrics,
-  isSchemaTextColumn,
   labelRules,
   loadTables,
-  mapFeatures,
   modelForReport,
   parseFeatureSet,
   writeReportFile,
@@ -147,10 +146,19 @@ export function register(program: Command): void {
         const k = o.cv ? parsePositiveInt('--cv', o.cv) : 5;
         const fit = fitOptionsFrom({ ...o, trees: undefined, depth: undefined, learningRate: undefined });
         let cv: ReturnType<typeof crossValidate>;
+        // Early stopping ends a fold before its planned rounds: the bar counts planned rounds of all folds.
+        const bar = progressBar('cross-validating', o.quiet === true, 'rounds');
+        let fold = 0;
+        const onRound = (round: number, rounds: number) =>
+          bar.update(fold * rounds + round, k * rounds, { detail: ` (fold ${fold + 1}/${k})` });
         try {
-          cv = crossValidate(ds, k, fit);
+          cv = crossValidate(ds, k, { ...fit, onRound }, (done) => {
+            fold = done;
+          });
         } catch (e) {
           asUserError(e);
+        } finally {
+          bar.stop();
         }
         metrics = cv.metrics;
         process.stdout.write(

@@ -1,30 +1,21 @@
 /**
- * `flowsieve train` — learn a tree model from labelled flows — and the input handling shared with `evaluate` and
- * `classify`: flow tables (our CSV/JSONL/Parquet, CICFlowMeter CSVs) and captures (extracted with the same
- * pipeline as `flowsieve extract`, one table per capture so splits can keep a capture on one side).
+ * `flowsieve train` — learn a tree model from labelled flows. The work is src/train.ts's `train()` (the library
+ * call); this file parses options, draws progress, prints metrics. Also the CLI forms of the input handling shared
+ * with `evaluate` and `classify`.
  */
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Command, Option } from 'commander';
-import { extract, flowColumns } from '../api.ts';
-import { listInputs } from '../capture/index.ts';
-import { flatName, getColumn } from '../features/meter.ts';
-import { buildDataset, type Dataset, detectDialect } from '../ml/dataset.ts';
-import { DERIVED_COLUMNS, FEATURE_SETS, type FeatureSet, withDerivedColumns } from '../ml/features.ts';
-import { expandGlob, Labeler, type LabelRule, parseLabelOption, readLabelsFile } from '../ml/labels.ts';
+import { FEATURE_SETS, type FeatureSet } from '../ml/features.ts';
+import type { LabelRule } from '../ml/labels.ts';
 import type { GroupWeighted, Metrics } from '../ml/metrics.ts';
-import { type ModelFile, modelToJson, saveModel } from '../ml/model.ts';
+import type { ModelFile } from '../ml/model.ts';
 import type { SplitKind } from '../ml/split.ts';
-import { InputError, parseTableBytes, type RawTable, readTableFile, sniffFormat, tableFormatOf } from '../ml/table.ts';
-import { type Balance, crossValidate, DEFAULT_FIT, type FitOptions, fitModel, type WeightBy } from '../ml/train.ts';
-import { CIC2017_SOURCE } from '../output/cic2017.ts';
+import { InputError, type RawTable } from '../ml/table.ts';
+import { type Balance, DEFAULT_FIT, type FitOptions, type WeightBy } from '../ml/train.ts';
 import { writeReport } from '../report/index.ts';
+import { loadTables as loadInputTables, labelRules as parseLabelRules, train } from '../train.ts';
 import { info, parsePositiveInt, progressBar, UserError, warn } from './common.ts';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-export const GENERATOR = `flowsieve ${pkg.version}`;
 
 /** Turn src/ml input errors into one-line user errors (exit 2). */
 export function asUserError(e: unknown): never {
@@ -32,158 +23,16 @@ export function asUserError(e: unknown): never {
   throw e;
 }
 
-function hashFile(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-/**
- * Extract one capture into a flow table with the full default-dialect schema (flatName of every column): a
- * group absent from every flow of this capture (no TLS at all) still yields its columns, empty, so tables from
- * different captures share one feature list.
- */
-async function captureTable(file: string): Promise<RawTable> {
-  const columns = flowColumns();
-  const names = columns.map(flatName);
-  const cells: (string | null)[][] = names.map(() => []);
-  let nRows = 0;
-  await extract({
-    inputs: [file],
-    onFlow: (row) => {
-      columns.forEach((c, i) => {
-        const v = getColumn(row, c);
-        cells[i]!.push(
-          v === undefined || v === null
-            ? null
-            : typeof v === 'boolean'
-              ? v
-                ? '1'
-                : '0'
-              : typeof v === 'object'
-                ? JSON.stringify(v)
-                : String(v),
-        );
-      });
-      nRows++;
-    },
-  });
-  return { names, cells, nRows, source: file, droppedDuplicates: [], sha256: file === '-' ? '' : hashFile(file) };
-}
-
-/** Pcap/pcapng/gzip/zstd magic at the start of a buffer. */
-function isCaptureBytes(b: Uint8Array): boolean {
-  if (b.length < 4) return false;
-  const m = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-  return (
-    m === 0xa1b2c3d4 ||
-    m === 0xd4c3b2a1 ||
-    m === 0xa1b23c4d ||
-    m === 0x4d3cb2a1 ||
-    m === 0x0a0d0d0a ||
-    (b[0] === 0x1f && b[1] === 0x8b) ||
-    m === 0x28b52ffd
-  );
-}
-
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** Expand inputs (files, directories, globs, `-`) into tables; captures are extracted. */
+/** Expand inputs into tables (src/train.ts), with a progress bar over captures; input problems exit 2. */
 export async function loadTables(inputs: string[], quiet: boolean): Promise<RawTable[]> {
-  const tables: RawTable[] = [];
-  const captures: string[] = [];
-  for (const raw of inputs) {
-    if (raw === '-') {
-      const bytes = await readStdin();
-      if (isCaptureBytes(bytes)) {
-        // The pipeline reads captures from files; a stdin capture is spooled to a private temp file.
-        const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-'));
-        const f = path.join(dir, 'stdin.pcap');
-        try {
-          writeFileSync(f, bytes);
-          const t = await captureTable(f);
-          t.source = '-';
-          tables.push(t);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
-      } else {
-        tables.push(await parseTableBytes(bytes, sniffFormat(bytes), '-').catch(asUserError));
-      }
-      continue;
-    }
-    for (const p of expandGlob(raw)) {
-      let st: ReturnType<typeof statSync>;
-      try {
-        st = statSync(p);
-      } catch {
-        throw new UserError(`${p}: no such file or directory`);
-      }
-      if (st.isDirectory()) {
-        // A directory of captures is read as captures (JSON/CSV beside them are reference outputs, not flows);
-        // a directory without captures is read as flow tables.
-        const caps = await listInputs([p]);
-        if (caps.length > 0) captures.push(...caps);
-        else for (const f of walkTables(p)) tables.push(await readTableFile(f).catch(asUserError));
-      } else if (tableFormatOf(p) !== null) {
-        tables.push(await readTableFile(p).catch(asUserError));
-      } else captures.push(p);
-    }
+  const bar = progressBar('extracting', quiet, 'captures');
+  try {
+    return await loadInputTables(inputs, (d, t) => bar.update(d, t));
+  } catch (e) {
+    asUserError(e);
+  } finally {
+    bar.stop();
   }
-  const bar = progressBar('extracting', quiet, 'folds');
-  let i = 0;
-  for (const c of captures) {
-    bar.update(i++, captures.length);
-    tables.push(await captureTable(c));
-  }
-  bar.stop();
-  if (tables.length === 0) throw new UserError('no input flows (give captures, flow tables, or - for stdin)');
-  // Numeric forms of text/list columns (SNI present, DNS name shape, first SPLT lengths): src/ml/features.ts.
-  return tables.map(withDerivedColumns);
-}
-
-function walkTables(dir: string): string[] {
-  const out: string[] = [];
-  const names = readdirSync(dir).sort();
-  for (const n of names) {
-    const full = path.join(dir, n);
-    const st = statSync(full);
-    if (st.isDirectory()) out.push(...walkTables(full));
-    else if (tableFormatOf(full) !== null && !/readme|header_reference/i.test(n)) out.push(full);
-  }
-  return out;
-}
-
-/**
- * Make a table offer a model's feature names:
- *  - a model trained on CIC-IDS2017 columns applied to flowsieve's default output gets each CIC column as an
- *    alias of its flowsieve source column (src/output/cic2017.ts);
- *  - a flowsieve-dialect table lacking some flowsieve columns (JSON Lines omit a group no flow has, e.g. `ssh_*`
- *    in a capture without SSH) gets them as empty (missing) columns — absent there means "not observed".
- * Anything else still missing is reported by featureMatrix/buildDataset, naming the columns.
- */
-export function mapFeatures(t: RawTable, features: readonly string[]): RawTable {
-  const have = new Set(t.names);
-  if (features.every((f) => have.has(f))) return t;
-  const names = [...t.names];
-  const cells = [...t.cells];
-  const schema =
-    detectDialect(t.names) === 'flowsieve' ? new Set([...flowColumns().map(flatName), ...DERIVED_COLUMNS]) : null;
-  for (const f of features) {
-    if (have.has(f)) continue;
-    const src = CIC2017_SOURCE.get(f);
-    const i = src === undefined ? -1 : t.names.indexOf(src);
-    if (i >= 0) {
-      names.push(f);
-      cells.push(t.cells[i]!);
-    } else if (schema?.has(f)) {
-      names.push(f);
-      cells.push(new Array<string | null>(t.nRows).fill(null));
-    }
-  }
-  return { ...t, names, cells };
 }
 
 /** Label rules from --label and --labels; capture-level globs also become inputs. */
@@ -191,19 +40,11 @@ export function labelRules(
   labelOpts: string[],
   labelsFile: string | undefined,
 ): { rules: LabelRule[]; extraInputs: string[] } {
-  const rules: LabelRule[] = [];
-  const extraInputs: string[] = [];
   try {
-    for (const spec of labelOpts) {
-      const r = parseLabelOption(spec);
-      rules.push(r);
-      extraInputs.push(r.file!);
-    }
-    if (labelsFile) rules.push(...readLabelsFile(labelsFile));
+    return parseLabelRules(labelOpts, labelsFile);
   } catch (e) {
     asUserError(e);
   }
-  return { rules, extraInputs };
 }
 
 export function parseSplit(v: string): SplitKind {
@@ -239,20 +80,6 @@ export function formatMetrics(m: Metrics, title: string): string {
   }
   lines.push(`  confusion (rows = true, columns = predicted): ${JSON.stringify(m.confusion)}`);
   return lines.join('\n');
-}
-
-/**
- * Columns flowsieve's schema types as text or lists: never features, even when some of their values look like
- * numbers (`tls_cipher` "0035" would parse as 35 while "c02f" is missing). features.ts derives numeric forms.
- */
-let textColumns: Set<string> | null = null;
-export function isSchemaTextColumn(name: string): boolean {
-  textColumns ??= new Set(
-    flowColumns()
-      .filter((c) => c.type !== 'int' && c.type !== 'float' && c.type !== 'bool')
-      .map(flatName),
-  );
-  return textColumns.has(name);
 }
 
 export function parseFeatureSet(v: string): FeatureSet {
@@ -375,12 +202,6 @@ export function fitOptionsFrom(o: {
   return fit;
 }
 
-function countsOf(ds: Dataset): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const l of ds.rawLabels) counts[l] = (counts[l] ?? 0) + 1;
-  return counts;
-}
-
 export function register(program: Command): void {
   program
     .command('train')
@@ -435,107 +256,100 @@ Examples:
     .action(async (inputs: string[], o: TrainCliOptions) => {
       const fit = fitOptionsFrom(o);
       const featureSet = parseFeatureSet(o.features);
-      const { rules, extraInputs } = labelRules(o.label, o.labels);
-      const all = [...inputs];
-      for (const e of extraInputs) if (!all.includes(e)) all.push(e);
-      if (all.length === 0) throw new UserError('train: no inputs (give captures or flow tables)');
+      if (inputs.length === 0 && o.label.length === 0 && !o.labels)
+        throw new UserError('train: no inputs (give captures or flow tables)');
       if (!o.output && !o.cv) throw new UserError('train: give -o model.json and/or --cv K');
-      const tables = await loadTables(all, o.quiet === true);
-      let ds: Dataset;
+      const k = o.cv ? parsePositiveInt('--cv', o.cv) : undefined;
+      const quiet = o.quiet === true;
+      const extractBar = progressBar('extracting', quiet, 'captures');
+      const cvBar = progressBar('cross-validating', quiet, 'rounds');
+      const fitBar = progressBar('training', quiet, 'rounds');
+      let result: Awaited<ReturnType<typeof train>>;
       try {
-        ds = buildDataset(tables, {
+        result = await train({
+          inputs,
+          labels: labelPairs(o.label),
+          labelsFile: o.labels,
           multiclass: o.multiclass === true,
-          labeler: new Labeler(rules),
+          features: featureSet,
           dropUnlabelled: o.dropUnlabelled === true,
-          featureSet,
-          excludeFeature: isSchemaTextColumn,
+          fit,
+          cv: k,
+          fitModel: o.output !== undefined,
+          output: o.output,
+          onDataset: (d) => {
+            extractBar.stop();
+            info(
+              `training on ${d.rows} flows × ${d.features} features from ${d.inputs} input(s), dialect ${d.dialect}; classes ${JSON.stringify(d.counts)}`,
+            );
+          },
+          onProgress: (p) => {
+            if (p.stage === 'extract') extractBar.update(p.done, p.total);
+            else if (p.stage === 'cross-validate') {
+              // Early stopping ends a fold before its planned rounds: the bar counts planned rounds of all folds.
+              cvBar.update((p.fold - 1) * p.rounds + p.round, p.folds * p.rounds, {
+                detail: ` (fold ${p.fold}/${p.folds})`,
+              });
+            } else {
+              cvBar.stop();
+              fitBar.update(p.round, p.rounds);
+            }
+          },
         });
       } catch (e) {
         asUserError(e);
+      } finally {
+        extractBar.stop();
+        cvBar.stop();
+        fitBar.stop();
       }
-      if (new Set(ds.y).size < 2)
-        throw new UserError(`train: need flows of at least two classes (got only ${ds.classes[ds.y[0]!]})`);
-      info(
-        `training on ${ds.nRows} flows × ${ds.featureNames.length} features from ${tables.length} input(s), dialect ${ds.dialect}; classes ${JSON.stringify(countsOf(ds))}`,
-      );
-      let cvMetrics: Metrics | null = null;
-      if (o.cv) {
-        const k = parsePositiveInt('--cv', o.cv);
-        const bar = progressBar('cross-validating', o.quiet === true, 'folds');
-        let cv: ReturnType<typeof crossValidate>;
-        try {
-          cv = crossValidate(ds, k, fit, (d, t) => bar.update(d, t));
-        } catch (e) {
-          bar.stop();
-          asUserError(e);
-        }
-        bar.stop();
-        cvMetrics = cv.metrics;
+      const { cv, model: file, fit: r } = result;
+      if (cv) {
         process.stdout.write(
-          `${formatMetrics(cv.metrics, `${k}-fold cross-validation (split: ${cv.split}, ${fit.algo})`)}\n${formatCaptureWeighted(cv.captureWeighted)}\n`,
+          `${formatMetrics(cv.metrics, `${cv.k}-fold cross-validation (split: ${cv.split}, ${fit.algo})`)}\n${formatCaptureWeighted(cv.captureWeighted)}\n`,
         );
         if (o.json) {
           writeFileSync(
             o.json,
-            `${JSON.stringify({ ...cv.metrics, capture_weighted: cv.captureWeighted, split: cv.split, k, algo: fit.algo, folds: cv.folds.map((f) => ({ macro_f1: f.metrics.macro_f1, f1: f.metrics.f1, roc_auc: f.metrics.roc_auc, threshold: f.threshold, rounds: f.rounds, train_seconds: f.trainSeconds })) }, null, 2)}\n`,
+            `${JSON.stringify({ ...cv.metrics, capture_weighted: cv.captureWeighted, split: cv.split, k: cv.k, algo: fit.algo, folds: cv.folds.map((f) => ({ macro_f1: f.metrics.macro_f1, f1: f.metrics.f1, roc_auc: f.metrics.roc_auc, threshold: f.threshold, rounds: f.rounds, train_seconds: f.trainSeconds })) }, null, 2)}\n`,
           );
         }
       } else if (o.json) warn('--json writes cross-validation metrics; add --cv K');
-      if (o.output) {
-        const all = Uint32Array.from({ length: ds.nRows }, (_, i) => i);
-        let r: ReturnType<typeof fitModel>;
-        try {
-          r = fitModel(ds, all, fit);
-        } catch (e) {
-          asUserError(e);
-        }
-        const params: Record<string, string | number | boolean | null> = {
-          algo: fit.algo,
-          balance: fit.balance,
-          weight_by: fit.weightBy,
-          feature_set: featureSet,
-          seed: fit.seed,
-          valid_fraction: fit.validFraction,
-          multiclass: o.multiclass === true,
-        };
-        for (const [k2, v] of Object.entries(fit.algo === 'gbdt' ? fit.gbdt : fit.rf)) params[k2] = v as number;
-        const file = modelToJson(r.forest, {
-          classes: ds.classes,
-          features: ds.featureNames,
-          dialect: ds.dialect,
-          threshold: r.threshold,
-          targetFpr: fit.targetFpr,
-          params,
-          training: { rows: ds.nRows, counts: countsOf(ds), files: ds.files, split: r.validSplit, rounds: r.rounds },
-          metrics: cvMetrics ?? r.validMetrics,
-          generator: GENERATOR,
-        });
-        saveModel(o.output, file);
+      if (o.output && file && r) {
         info(
           `model: ${o.output} (${fit.algo}, ${r.forest.trees.length} trees, threshold ${r.threshold.toFixed(4)} for FPR ≤ ${fit.targetFpr} on the ${r.validSplit} hold-out)`,
         );
-        if (r.validMetrics && !cvMetrics)
+        if (r.validMetrics && !cv)
           process.stdout.write(`${formatMetrics(r.validMetrics, `validation hold-out (${r.validSplit})`)}\n`);
         if (o.report) {
           await writeReportFile(
             {
               title: `flowsieve train: ${path.basename(o.output)}`,
-              sources: tables.map((t) => t.source).slice(0, 50),
+              sources: result.sources.slice(0, 50),
               model: modelForReport(file),
-              ...(cvMetrics ? { evaluation: { ...cvMetrics, feature_importance: file.feature_importance } } : {}),
+              ...(cv ? { evaluation: { ...cv.metrics, feature_importance: file.feature_importance } } : {}),
             },
             o.report,
           );
         }
-      } else if (o.report && cvMetrics) {
+      } else if (o.report && cv) {
         await writeReportFile(
           {
             title: 'flowsieve train: cross-validation',
-            sources: tables.map((t) => t.source).slice(0, 50),
-            evaluation: { ...cvMetrics },
+            sources: result.sources.slice(0, 50),
+            evaluation: { ...cv.metrics },
           },
           o.report,
         );
       }
     });
+}
+
+/** `--label class=glob` options as train()'s ordered (class, glob) pairs (rule order decides overlaps). */
+function labelPairs(specs: string[]): [string, string][] {
+  return specs.map((spec) => {
+    const eq = spec.indexOf('=');
+    // A malformed spec is passed on whole so train() reports it with the usual message.
+    return eq > 0 ? [spec.slice(0, eq), spec.slice(eq + 1)] : [spec, ''];
+  });
 }

@@ -70,6 +70,18 @@ export const DERIVED_COLUMNS: readonly string[] = [
   'splt_mean_iat_us',
 ];
 
+/** The columns the derived columns are computed from (a scorer that keeps only some columns keeps these). */
+export const DERIVED_SOURCE_COLUMNS: readonly string[] = [
+  'tls_sni',
+  'tls_client_hellos',
+  'tls_version',
+  'tls_cipher',
+  'dns_query',
+  'splt_lengths',
+  'splt_directions',
+  'splt_iats_us',
+];
+
 /** A list cell as numbers: JSON text "[1,2]" (JSON Lines, capture path) or `;`-joined "1;2" (our CSV writer). */
 export function listCell(cell: string | null | undefined): number[] {
   if (cell === null || cell === undefined) return [];

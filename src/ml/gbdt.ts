@@ -400,7 +400,7 @@ export class GbdtTrainer {
   }
 
   /** Boost; `valid` (optional) drives early stopping. */
-  fit(valid: TrainSet | null): GbdtResult {
+  fit(valid: TrainSet | null, onRound?: (roundsDone: number, maxRounds: number) => void): GbdtResult {
     const p = this.p;
     const { nRows: n, y, nClasses: K } = this.train;
     const w = this.train.weight;
@@ -501,8 +501,12 @@ export class GbdtTrainer {
         if (loss < bestLoss - 1e-12) {
           bestLoss = loss;
           bestRound = round + 1;
-        } else if (p.earlyStoppingRounds > 0 && round + 1 - bestRound >= p.earlyStoppingRounds) break;
+        } else if (p.earlyStoppingRounds > 0 && round + 1 - bestRound >= p.earlyStoppingRounds) {
+          onRound?.(round + 1, p.nTrees);
+          break;
+        }
       }
+      onRound?.(round + 1, p.nTrees);
     }
     const rounds = valid && p.earlyStoppingRounds > 0 ? Math.max(1, bestRound) : trees.length / nOut;
     return {
@@ -545,6 +549,11 @@ export function logLoss(
 }
 
 /** Train a GBDT (convenience wrapper). */
-export function trainGbdt(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams>): GbdtResult {
-  return new GbdtTrainer(train, params).fit(valid);
+export function trainGbdt(
+  train: TrainSet,
+  valid: TrainSet | null,
+  params: Partial<GbdtParams>,
+  onRound?: (roundsDone: number, maxRounds: number) => void,
+): GbdtResult {
+  return new GbdtTrainer(train, params).fit(valid, onRound);
 }

@@ -39,7 +39,11 @@ interface Task {
   depth: number;
 }
 
-export function trainRf(train: TrainSet, params: Partial<RfParams>): Forest {
+export function trainRf(
+  train: TrainSet,
+  params: Partial<RfParams>,
+  onTree?: (treesDone: number, nTrees: number) => void,
+): Forest {
   const p = { ...DEFAULT_RF, ...params };
   const rng = new Prng(p.seed);
   const { nRows: n, nF, nClasses: K, y } = train;
@@ -176,6 +180,7 @@ export function trainRf(train: TrainSet, params: Partial<RfParams>): Forest {
       );
     }
     trees.push(tb.build(-1));
+    onTree?.(t + 1, p.nTrees);
   }
   return { algo: 'rf', nClasses: K, stride: K, baseScore: [], trees, nFeatures: nF };
 }

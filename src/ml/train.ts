@@ -31,6 +31,8 @@ export interface FitOptions {
   validFraction: number;
   targetFpr: number;
   seed: number;
+  /** Called after each boosting round (GBDT) or tree (RF) with (done, planned); early stopping may end sooner. */
+  onRound?: (done: number, total: number) => void;
 }
 
 export const DEFAULT_FIT: FitOptions = {
@@ -148,11 +150,11 @@ export function fitModel(ds: Dataset, rows: Uint32Array, opts: FitOptions): FitR
   let forest: Forest;
   let rounds: number;
   if (opts.algo === 'gbdt') {
-    const r = trainGbdt(train, valid, { ...DEFAULT_GBDT, seed: opts.seed, ...opts.gbdt });
+    const r = trainGbdt(train, valid, { ...DEFAULT_GBDT, seed: opts.seed, ...opts.gbdt }, opts.onRound);
     forest = r.forest;
     rounds = r.rounds;
   } else {
-    forest = trainRf(train, { ...DEFAULT_RF, seed: opts.seed, ...opts.rf });
+    forest = trainRf(train, { ...DEFAULT_RF, seed: opts.seed, ...opts.rf }, opts.onRound);
     rounds = forest.trees.length;
   }
   let threshold = 0.5;
