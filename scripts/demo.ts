@@ -4,36 +4,15 @@
  * real CLI, printed before it runs.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 
 const steps: string[][] = [
   ['node', '--import', 'tsx', 'scripts/make-sample.ts', 'demo/sample.pcap'],
   ['node', 'bin/flowsieve.js', 'extract', 'demo/sample.pcap', '-o', 'demo/flows.parquet', '--stats', 'demo/stats.json'],
   ['node', 'bin/flowsieve.js', 'extract', 'demo/sample.pcap', '-o', 'demo/flows.csv', '--quiet'],
+  ['node', 'bin/flowsieve.js', 'classify', 'demo/sample.pcap', '-o', 'demo/classified.jsonl', '--top', '10'],
+  ['node', 'bin/flowsieve.js', 'report', 'demo/classified.jsonl', 'demo/stats.json', '-o', 'demo/report.html'],
 ];
-if (existsSync('src/cli/classify.ts')) {
-  steps.push([
-    'node',
-    'bin/flowsieve.js',
-    'classify',
-    'demo/sample.pcap',
-    '-o',
-    'demo/classified.jsonl',
-    '--top',
-    '10',
-  ]);
-}
-if (existsSync('src/cli/report.ts')) {
-  steps.push([
-    'node',
-    'bin/flowsieve.js',
-    'report',
-    'demo/classified.jsonl',
-    'demo/stats.json',
-    '-o',
-    'demo/report.html',
-  ]);
-}
 
 mkdirSync('demo', { recursive: true });
 for (const step of steps) {
