@@ -12,8 +12,9 @@
  * end. Every command runs as a child under /usr/bin/time -v: wall time (our clock), CPU time (user + sys) and
  * peak RSS. Packets/s is given per wall second and per CPU second: when other work shares the machine the CPU
  * figure is the steadier one (for --threads 2 it sums both cores, so compare wall times there).
- * Rows: flowsieve with all default meters to Parquet (1 and 2 threads), the cost of the features (statistics
- * only vs all default meters, rows discarded), then tcpdump, ndpiReader, nfpcapd and argus.
+ * Rows: flowsieve with all default meters to Parquet, CSV and JSONL (1 thread) and to Parquet with 2 threads, the
+ * cost of the features (statistics only vs all default meters, rows discarded), then tcpdump, ndpiReader, nfpcapd
+ * and argus.
  * The table is printed and appended, dated, with machine and commit, to bench/results.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -135,6 +136,13 @@ function commands(file: string, scratch: string): Row[] {
       name: 'flowsieve extract → Parquet, all default features, 1 thread',
       bin: 'node',
       cmd: `${fs} -o ${scratch}/o1.parquet`,
+    },
+    // The output formats side by side: minus the "no output" row below, what turning flows into files costs.
+    { name: 'flowsieve extract → CSV, all default features, 1 thread', bin: 'node', cmd: `${fs} -o ${scratch}/o1.csv` },
+    {
+      name: 'flowsieve extract → JSONL, all default features, 1 thread',
+      bin: 'node',
+      cmd: `${fs} -o ${scratch}/o1.jsonl`,
     },
     {
       name: 'flowsieve extract → Parquet, all default features, --threads 2',

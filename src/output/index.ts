@@ -6,13 +6,27 @@
  * never leaves a half-written file under the requested name (`abort()` removes the temporary). `-` writes CSV or
  * JSONL to stdout as rows arrive.
  */
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { CIC2017_COLUMNS } from './cic2017.ts';
-import { columnAccessor, uniqueColumns } from './columns.ts';
-import { csvLine } from './csv.ts';
-import { type ColumnParts, ParquetRowWriter } from './parquet.ts';
+import { uniqueColumns } from './columns.ts';
+import { csvLine, csvRowWriter } from './csv.ts';
+import { jsonLine } from './jsonl.ts';
+import { type EncodedRowGroup, ParquetRowWriter } from './parquet.ts';
+import { OutputError, TextWriter } from './text.ts';
+
+export { OutputError };
+
+/**
+ * Rows per Parquet row group. Footer metadata is per column chunk (216 columns): on the lab500 capture (132k
+ * flows) 8192-row groups gave a 2.40 MB file (0.27 MB of it footer), 32768-row groups 1.49 MB for the same
+ * encoding CPU time, with ≈ 55 MB of buffered rows (bench/results.md, "Output cost").
+ */
+export const PARQUET_ROW_GROUP_ROWS = 32768;
+
+/** Streaming CSV/JSONL to stdout: the longest a finished flow waits in the buffer. */
+const STREAM_FLUSH_MS = 100;
 
 export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
 export type Dialect = 'default' | 'cic2017';
@@ -35,22 +49,14 @@ export interface FlowSink {
   abort(): void;
   readonly rows: number;
   /**
-   * Parquet only: accept rows as column parts built by parallel workers (src/parallel), so the main thread only
-   * merges and encodes. `columns` is the sink's column list the parts must follow.
+   * Parquet only: accept row groups that parallel workers encoded (src/parallel, ChunkEncoder.encodeRowGroup), so
+   * the main thread only writes them. `columns` is the sink's column list the row groups follow; with `flowIds`
+   * the flow_id column (which the worker skipped) is encoded from them.
    */
   readonly columnar?: {
     readonly columns: readonly ColumnSpec[];
-    write(parts: readonly ColumnParts[], rows: number, flowIds?: Float64Array): void;
+    write(group: EncodedRowGroup, flowIds?: Float64Array): void;
   };
-}
-
-export class OutputError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'OutputError';
-    this.code = code;
-  }
 }
 
 /** Temporary files of sinks not yet closed: removed if the process is interrupted (see removeTemporaryOutputs). */
@@ -68,48 +74,6 @@ export function formatFromPath(p: string): OutputFormat | undefined {
   if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
   if (ext === '.parquet' || ext === '.pq') return 'parquet';
   return undefined;
-}
-
-/** Buffered writer to a file descriptor: text is encoded straight into one reused 1 MiB buffer. */
-class TextWriter {
-  private readonly buf = Buffer.allocUnsafe(1 << 20);
-  private pos = 0;
-  private lastFlush = Date.now();
-  constructor(private readonly fd: number) {}
-  write(s: string): void {
-    // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
-    if (this.pos + s.length * 3 > this.buf.length) {
-      this.flush();
-      if (s.length * 3 > this.buf.length) {
-        this.writeAll(Buffer.from(s, 'utf8'));
-        return;
-      }
-    }
-    this.pos += this.buf.write(s, this.pos, 'utf8');
-  }
-  /** Flush when the oldest buffered text is older than `ms`. */
-  flushIfStale(ms: number): void {
-    if (Date.now() - this.lastFlush >= ms) this.flush();
-  }
-  flush(): void {
-    this.lastFlush = Date.now();
-    if (this.pos === 0) return;
-    this.writeAll(this.buf.subarray(0, this.pos));
-    this.pos = 0;
-  }
-  private writeAll(data: Uint8Array): void {
-    while (data.length > 0) {
-      try {
-        data = data.subarray(writeSync(this.fd, data));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        // The reader went away (`| head`): stop quietly, as command-line tools do.
-        if (code === 'EPIPE') throw new OutputError('broken_pipe', 'output pipe closed by the reader');
-        // stdout as a non-blocking pipe can report EAGAIN; retry until the reader catches up.
-        if (code !== 'EAGAIN') throw e;
-      }
-    }
-  }
 }
 
 /**
@@ -163,7 +127,7 @@ export function openSink(opts: SinkOptions): FlowSink {
   };
 
   if (format === 'parquet') {
-    const writer = new ParquetRowWriter(fd, columns, opts.rowGroupSize ?? 8192);
+    const writer = new ParquetRowWriter(fd, columns, opts.rowGroupSize ?? PARQUET_ROW_GROUP_ROWS);
     return {
       get rows() {
         return rows;
@@ -174,9 +138,9 @@ export function openSink(opts: SinkOptions): FlowSink {
       },
       columnar: {
         columns,
-        write(parts, n, flowIds) {
-          rows += n;
-          writer.addParts(parts, n, flowIds);
+        write(group, flowIds) {
+          rows += group.rows;
+          writer.addEncoded(group, flowIds);
         },
       },
       async close() {
@@ -190,33 +154,55 @@ export function openSink(opts: SinkOptions): FlowSink {
   }
 
   const out = new TextWriter(fd);
-  const accessors = columns.map(columnAccessor);
+  const csvRow = format === 'csv' && dialect !== 'cic2017' ? csvRowWriter(columns) : undefined;
   if (format === 'csv') {
     if (dialect === 'cic2017') out.write(csvLine(CIC2017_COLUMNS.map(([name]) => name)));
     else out.write(csvLine(columns.map(flatName)));
   }
+  // Streaming to a pipe: flows are emitted within STREAM_FLUSH_MS of ending, also when no further row follows (a
+  // live capture that goes quiet); an error of a timed flush (the reader went away) surfaces at the next call.
+  let flushTimer: NodeJS.Timeout | undefined;
+  let flushError: unknown;
+  const stopTimer = () => {
+    if (flushTimer !== undefined) clearTimeout(flushTimer);
+    flushTimer = undefined;
+  };
   return {
     get rows() {
       return rows;
     },
     write(row) {
+      if (flushError !== undefined) throw flushError;
       rows++;
-      if (format === 'jsonl') out.write(`${JSON.stringify(row)}\n`);
-      else if (dialect === 'cic2017') out.write(csvLine(CIC2017_COLUMNS.map(([, get]) => get(row))));
-      else {
-        const values = new Array(columns.length);
-        for (let i = 0; i < columns.length; i++) values[i] = accessors[i]!(row);
-        out.write(csvLine(values));
+      if (format === 'jsonl') out.write(jsonLine(row));
+      else if (csvRow !== undefined) csvRow(out, row);
+      else out.write(csvLine(CIC2017_COLUMNS.map(([, get]) => get(row))));
+      if (toStdout) {
+        out.flushIfStale(STREAM_FLUSH_MS);
+        if (out.pos > 0 && flushTimer === undefined) {
+          flushTimer = setTimeout(() => {
+            flushTimer = undefined;
+            try {
+              out.flush();
+            } catch (e) {
+              flushError = e;
+            }
+          }, STREAM_FLUSH_MS);
+          flushTimer.unref();
+        }
       }
-      // Streaming to a pipe: emit flows soon after they end rather than holding a megabyte back.
-      if (toStdout) out.flushIfStale(100);
     },
     async close() {
       if (closed) return;
       closed = true;
+      stopTimer();
+      if (flushError !== undefined) throw flushError;
       out.flush();
       finish();
     },
-    abort,
+    abort() {
+      stopTimer();
+      abort();
+    },
   };
 }

@@ -22,7 +22,7 @@ import type { FlowRow } from '../features/meter.ts';
 import { FlowRecord } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_VECTOR } from '../features/stats.ts';
 import type { FlowSink } from '../output/index.ts';
-import type { ColumnParts } from '../output/parquet.ts';
+import type { EncodedRowGroup } from '../output/parquet.ts';
 import { type ExtractOptions, type ExtractStats, emptyStats, runExtract } from '../pipeline.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 
@@ -32,8 +32,8 @@ export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters' | 
   /** Meter options: every worker builds its own default meters from them. */
   features?: FeatureOptions;
   /**
-   * A Parquet sink's columnar entry (FlowSink.columnar): workers then build the column data themselves and the
-   * main thread only merges and encodes; `onFlow` is not called. Without it rows are sent to `onFlow`.
+   * A Parquet sink's columnar entry (FlowSink.columnar): workers then encode the row groups themselves and the
+   * main thread only merges and writes them (plus the flow_id column of shards); `onFlow` is not called. Without it rows are sent to `onFlow`.
    */
   columnar?: NonNullable<FlowSink['columnar']>;
 }
@@ -135,7 +135,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const seen = workers.map(() => 0);
   const pending: {
     rows: FlowRow[] | null;
-    parts: ColumnParts[] | null;
+    group: EncodedRowGroup | null;
     count: number;
     vectors: Float64Array;
     ordinals: Float64Array;
@@ -162,7 +162,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
         for (const list of created) id += list.countBelow(p);
         ids[i] = id;
       }
-      if (batch.parts) opts.columnar!.write(batch.parts, batch.count, ids);
+      if (batch.group) opts.columnar!.write(batch.group, ids);
       else {
         for (let i = 0; i < batch.count; i++) {
           const row = rebuildRow(batch.rows![i]!, batch.vectors, i);
@@ -237,7 +237,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
                 for (const p of msg.ordinals) if (p > max) max = p;
                 pending.push({
                   rows: msg.rows,
-                  parts: null,
+                  group: null,
                   count: msg.rows.length,
                   vectors: msg.vectors,
                   ordinals: msg.ordinals,
@@ -248,18 +248,18 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
               return;
             case 'columns':
               if (!sharded) {
-                opts.columnar!.write(msg.parts, msg.rows);
+                opts.columnar!.write(msg.group);
                 return;
               }
               created[w]!.append(msg.created);
               seen[w] = msg.packetsSeen;
-              if (msg.rows > 0) {
+              if (msg.group.rows > 0) {
                 let max = -1;
                 for (const p of msg.ordinals) if (p > max) max = p;
                 pending.push({
                   rows: null,
-                  parts: msg.parts,
-                  count: msg.rows,
+                  group: msg.group,
+                  count: msg.group.rows,
                   vectors: new Float64Array(0),
                   ordinals: msg.ordinals,
                   maxOrdinal: max,

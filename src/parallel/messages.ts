@@ -1,7 +1,7 @@
 /** Messages between runParallelExtract (main thread) and its workers (src/parallel/worker.ts). */
 import type { CaptureWarning } from '../capture/index.ts';
 import type { ColumnSpec, FlowRow } from '../features/meter.ts';
-import type { ColumnParts } from '../output/parquet.ts';
+import type { EncodedRowGroup } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
 
 export type ToWorker =
@@ -12,7 +12,7 @@ export type ToWorker =
       /** Present for a shard of one file read by every worker; absent for a whole-file job. */
       shard?: { index: number; count: number };
       sourceFileColumn: boolean;
-      /** Build Parquet column parts for these columns instead of sending rows (see FlowSink.columnar). */
+      /** Encode Parquet row groups of these columns instead of sending rows (see FlowSink.columnar). */
       columns?: readonly ColumnSpec[];
       reportWarnings: boolean;
       reportProgress: boolean;
@@ -37,9 +37,8 @@ export type FromWorker =
   | {
       type: 'columns';
       job: number;
-      /** The rows of the batch as column parts, in the job's column order. */
-      parts: ColumnParts[];
-      rows: number;
+      /** The rows of the batch as an encoded Parquet row group (shards skip the flow_id column; the merge fills it). */
+      group: EncodedRowGroup;
       ordinals: Float64Array;
       created: Float64Array;
       packetsSeen: number;
