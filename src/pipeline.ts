@@ -7,7 +7,7 @@
  */
 import { CaptureError, type CaptureSummary, type CaptureWarning, listInputs, readCapture } from './capture/index.ts';
 import { decodeFrame, linkTypeName } from './decode/index.ts';
-import { PacketView, TUNNEL_NAMES } from './decode/packet.ts';
+import { PacketView, TcpFlag, TUNNEL_NAMES } from './decode/packet.ts';
 import type { ColumnSpec, FlowRow, Meter } from './features/meter.ts';
 import { FlowRecord } from './features/record.ts';
 import { formatAddress, KEY_WORDS, packetKeyHash } from './flow/key.ts';
@@ -215,6 +215,19 @@ export class FlowPipeline {
     linkType: number,
   ) => void;
 
+  /**
+   * Per slot, bit i set while meter i still wants the flow's packets (cleared when its onInit/onUpdate returns
+   * false, see src/features/meter.ts): a flow whose TLS/QUIC/DNS/HTTP/SSH state is decided no longer pays a call
+   * per packet to those meters. Meters past the 32nd are always called.
+   */
+  private wanted = new Int32Array(0);
+  /**
+   * Bits of the meters that want packets without payload too (no `skipsEmptyPackets`). An empty packet (pure ACK,
+   * RST, FIN) goes only to those, a SYN and each flow's first packet to every wanted meter.
+   */
+  private readonly everyPacket: number;
+  /** The slot whose flow was just created: its first packet, next to reach onFlowPacket, goes to every meter. */
+  private firstSlot = -1;
   /** Shard mode only: per slot, 1 when the flow belongs to another shard (processed for DNS context only). */
   private shadow = new Uint8Array(0);
   /** Shard mode only: per slot, ordinal of the flow's first packet. */
@@ -227,11 +240,18 @@ export class FlowPipeline {
     this.meters = opts.meters;
     const meters = this.meters;
     const stats = this.stats;
+    let everyPacket = 0;
+    for (let i = 0; i < Math.min(32, meters.length); i++)
+      if (meters[i]!.skipsEmptyPackets !== true) everyPacket |= 1 << i;
+    this.everyPacket = everyPacket;
     this.listener = {
       onResize: (capacity) => {
         const t = new Uint8Array(capacity);
         t.set(this.tunnels.subarray(0, Math.min(capacity, this.tunnels.length)));
         this.tunnels = t;
+        const w = new Int32Array(capacity);
+        w.set(this.wanted.subarray(0, Math.min(capacity, this.wanted.length)));
+        this.wanted = w;
         if (opts.shard) {
           const sh = new Uint8Array(capacity);
           sh.set(this.shadow.subarray(0, Math.min(capacity, this.shadow.length)));
@@ -251,16 +271,30 @@ export class FlowPipeline {
           this.firstOrdinal[slot] = shard.packetsSeen - 1;
           if (this.shadowPacket === 0) shard.onFlowCreated(shard.packetsSeen - 1);
           else {
-            this.uncounted(() => {
-              for (const m of meters) m.onInit(slot, pkt);
-            });
+            this.uncounted(() => this.initMeters(slot, pkt));
             return;
           }
         }
-        for (const m of meters) m.onInit(slot, pkt);
+        this.initMeters(slot, pkt);
       },
       onFlowPacket: (slot, pkt, dir) => {
-        for (let i = 0; i < meters.length; i++) meters[i]!.onUpdate(slot, pkt, dir);
+        // Only the meters whose bit is still set: lowest set bit first, so meters run in their listed order.
+        let want = this.wanted[slot]!;
+        let call = want;
+        if (slot === this.firstSlot) this.firstSlot = -1;
+        else if (
+          pkt.payloadLen === 0 &&
+          pkt.payloadWireLen === 0 &&
+          (pkt.protocol !== 6 || (pkt.tcpFlags & TcpFlag.SYN) === 0)
+        )
+          call &= this.everyPacket;
+        for (let left = call; left !== 0; ) {
+          const bit = left & -left;
+          left ^= bit;
+          if (meters[31 - Math.clz32(bit)]!.onUpdate(slot, pkt, dir) === false) want &= ~bit;
+        }
+        this.wanted[slot] = want;
+        for (let i = 32; i < meters.length; i++) meters[i]!.onUpdate(slot, pkt, dir);
       },
       onFlowEnd: (slot, reason) => this.flowEnd(slot, reason),
     };
@@ -290,6 +324,15 @@ export class FlowPipeline {
       stats.packets_in_flows++;
       this.table!.add(view);
     };
+  }
+
+  /** A new flow took `slot`: every meter's onInit, and the bits of those that want its packets. */
+  private initMeters(slot: number, pkt: PacketView): void {
+    const meters = this.meters;
+    let want = 0;
+    for (let i = 0; i < meters.length; i++) if (meters[i]!.onInit(slot, pkt) !== false && i < 32) want |= 1 << i;
+    this.wanted[slot] = want;
+    this.firstSlot = slot;
   }
 
   /**

@@ -32,7 +32,7 @@ import {
 } from '../proto/dns.ts';
 import { SegmentBuffers } from './http.ts';
 import type { ColumnSpec, FlowRow, Meter } from './meter.ts';
-import { grow, setColumn } from './meter.ts';
+import { grow } from './meter.ts';
 
 export interface DnsMeterOptions {
   /** Parse mDNS (UDP 5353) too (default true). */
@@ -67,9 +67,14 @@ interface ClientCounters {
   firstQueryUs: number;
 }
 
-/** A Map used as an LRU: insertion order is recency; `touch` moves an entry to the end. */
+/** A Map used as an LRU: insertion order is recency; `get` moves an entry to the end. */
 class Lru<V> {
   private readonly map = new Map<AddrKey, V>();
+  /**
+   * The key at the end of the order (most recent), undefined when unknown: a `get` of it need not move it. Every
+   * flow looks up its client here at its first packet, and consecutive flows of one client are the common case.
+   */
+  private newest: AddrKey | undefined = undefined;
   readonly max: number;
   constructor(max: number) {
     this.max = Math.max(1, max);
@@ -79,15 +84,17 @@ class Lru<V> {
   }
   get(k: AddrKey): V | undefined {
     const v = this.map.get(k);
-    if (v !== undefined) {
+    if (v !== undefined && k !== this.newest) {
       this.map.delete(k);
       this.map.set(k, v);
+      this.newest = k;
     }
     return v;
   }
   set(k: AddrKey, v: V): void {
     this.map.delete(k);
     this.map.set(k, v);
+    this.newest = k;
     if (this.map.size > this.max) {
       const oldest = this.map.keys().next().value;
       if (oldest !== undefined) this.map.delete(oldest);
@@ -95,12 +102,36 @@ class Lru<V> {
   }
   clear(): void {
     this.map.clear();
+    this.newest = undefined;
   }
+}
+
+/**
+ * The last two IPv6 addresses formatted, as words and text: every flow looks up its client and server at its
+ * first packet, and formatting an IPv6 address (RFC 5952) allocates; consecutive flows mostly share addresses.
+ */
+const v6Words = new Uint32Array(8);
+const v6Text = ['::', '::'];
+let v6Next = 0;
+
+function ipv6Key(w: Uint32Array): string {
+  for (let e = 0; e < 2; e++) {
+    const b = e * 4;
+    if (v6Words[b] === w[0] && v6Words[b + 1] === w[1] && v6Words[b + 2] === w[2] && v6Words[b + 3] === w[3]) {
+      return v6Text[e]!;
+    }
+  }
+  const text = formatIPv6Words(w);
+  const b = v6Next * 4;
+  for (let i = 0; i < 4; i++) v6Words[b + i] = w[i]!;
+  v6Text[v6Next] = text;
+  v6Next ^= 1;
+  return text;
 }
 
 /** Map key of an address in PacketView layout (IPv4 in word 0). */
 export function addressKey(ipVersion: number, words: Uint32Array): AddrKey {
-  return ipVersion === 6 ? formatIPv6Words(words) : words[0]! >>> 0;
+  return ipVersion === 6 ? ipv6Key(words) : words[0]! >>> 0;
 }
 
 const col = (key: string, type: ColumnSpec['type'], unit: string, doc: string): ColumnSpec => ({
@@ -168,6 +199,8 @@ export class DnsMeter implements Meter {
     ),
   ];
   readonly name = 'dns';
+  /** After the first packet (context), only payload is parsed. */
+  readonly skipsEmptyPackets = true;
   readonly columns = DnsMeter.columns;
 
   /** Anomaly code → messages with it, over the whole run (for the pipeline's counters). */
@@ -287,11 +320,16 @@ export class DnsMeter implements Meter {
     this.segments.clear(slot, 1);
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
+  /**
+   * Returns false for a flow that is not DNS once its context is taken (at its first packet), and for DNS over
+   * TCP once both directions gave up: later packets are not needed.
+   */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
     if (this.contextPending[slot] === 1) this.takeContext(slot, pkt, dir);
     const kind = this.kind[slot]!;
+    if (kind === NOT_DNS) return false;
     // A later IP fragment continues a message whose start was in the first fragment: no message starts here.
-    if (kind === NOT_DNS || pkt.payloadLen === 0 || pkt.fragOffset > 0) return;
+    if (pkt.payloadLen === 0 || pkt.fragOffset > 0) return true;
     const start = pkt.payloadOffset;
     const end = start + pkt.payloadLen;
     if (kind === DNS_UDP) {
@@ -300,9 +338,10 @@ export class DnsMeter implements Meter {
       // running out of bytes there is expected, not an anomaly of the message.
       if (pkt.moreFragments && msg.status === 'truncated') msg.anomaly = '';
       this.handle(slot, pkt, msg);
-      return;
+      return true;
     }
     this.onTcp(slot, pkt, dir);
+    return this.tcpDone[slot * 2] === 0 || this.tcpDone[slot * 2 + 1] === 0;
   }
 
   /** Snapshot the context for the flow's src (client) and dst (server) at its first packet. */
@@ -442,11 +481,13 @@ export class DnsMeter implements Meter {
     if (this.ctxName[slot] !== null || this.ctxHasClient[slot] === 1) {
       const known = this.ctxName[slot] !== null;
       const has = this.ctxHasClient[slot] === 1;
-      setColumn(row, 'dns_context', 'name', this.ctxName[slot] ?? null);
-      setColumn(row, 'dns_context', 'age_us', known ? this.ctxAge[slot]! : null);
-      setColumn(row, 'dns_context', 'client_queries', has ? this.ctxQueries[slot]! : 0);
-      setColumn(row, 'dns_context', 'client_nxdomain', has ? this.ctxNx[slot]! : 0);
-      setColumn(row, 'dns_context', 'client_queries_per_s', has ? Math.round(this.ctxRate[slot]! * 1e6) / 1e6 : null);
+      row.dns_context = {
+        name: this.ctxName[slot] ?? null,
+        age_us: known ? this.ctxAge[slot]! : null,
+        client_queries: has ? this.ctxQueries[slot]! : 0,
+        client_nxdomain: has ? this.ctxNx[slot]! : 0,
+        client_queries_per_s: has ? Math.round(this.ctxRate[slot]! * 1e6) / 1e6 : null,
+      };
       this.ctxName[slot] = null;
     }
     if (this.kind[slot] === NOT_DNS) return;
@@ -456,19 +497,20 @@ export class DnsMeter implements Meter {
     this.segments.clear(slot, 0);
     this.segments.clear(slot, 1);
     if (seen === 0 && this.anomaly[slot] === '') return;
-    const set = (k: string, v: unknown) => setColumn(row, 'dns', k, v);
     const responded = this.rcode[slot]! >= 0;
-    set('query', this.query[slot] ?? null);
-    set('qtype', this.qtype[slot]! >= 0 ? this.qtype[slot]! : null);
-    set('rcode', responded ? this.rcode[slot]! : null);
-    set('answer_count', responded ? this.answerCount[slot]! : null);
-    set('answers', responded ? answers : null);
-    set('ttl_min', this.ttlMin[slot]! >= 0 ? this.ttlMin[slot]! : null);
-    set('ttl_max', this.ttlMax[slot]! >= 0 ? this.ttlMax[slot]! : null);
-    set('queries', this.queries[slot]!);
-    set('responses', this.responses[slot]!);
-    set('nxdomain', this.nx[slot]!);
-    set('anomaly', this.anomaly[slot]!);
+    row.dns = {
+      query: this.query[slot] ?? null,
+      qtype: this.qtype[slot]! >= 0 ? this.qtype[slot]! : null,
+      rcode: responded ? this.rcode[slot]! : null,
+      answer_count: responded ? this.answerCount[slot]! : null,
+      answers: responded ? answers : null,
+      ttl_min: this.ttlMin[slot]! >= 0 ? this.ttlMin[slot]! : null,
+      ttl_max: this.ttlMax[slot]! >= 0 ? this.ttlMax[slot]! : null,
+      queries: this.queries[slot]!,
+      responses: this.responses[slot]!,
+      nxdomain: this.nx[slot]!,
+      anomaly: this.anomaly[slot]!,
+    };
     this.query[slot] = null;
   }
 }

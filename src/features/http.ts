@@ -13,7 +13,7 @@
 import type { PacketView } from '../decode/packet.ts';
 import { DEFAULT_HTTP_LIMITS, detectHttp, type HttpHead, type HttpLimits, parseHttpHead } from '../proto/http.ts';
 import type { ColumnSpec, FlowRow, Meter } from './meter.ts';
-import { grow, setColumn } from './meter.ts';
+import { grow } from './meter.ts';
 
 export type AppendResult = 'ok' | 'duplicate' | 'gap' | 'full';
 
@@ -162,6 +162,8 @@ export class HttpMeter implements Meter {
     col('anomaly', 'string', '', "First parser anomaly (http_incomplete, http_line_too_long, ...); '' when none."),
   ];
   readonly name = 'http';
+  /** Reads payload only. */
+  readonly skipsEmptyPackets = true;
   readonly columns = HttpMeter.columns;
   private readonly limits: HttpLimits;
   private readonly segments: SegmentBuffers;
@@ -185,8 +187,8 @@ export class HttpMeter implements Meter {
     }
   }
 
-  onInit(slot: number, pkt: PacketView): void {
-    // HTTP/1.x runs over TCP only (RFC 9112 §2.1); other transports are done at once.
+  /** HTTP/1.x runs over TCP only (RFC 9112 §2.1): other flows are done at once and need no packets (false). */
+  onInit(slot: number, pkt: PacketView): boolean {
     const s = pkt.protocol === 6 ? WAITING : DONE;
     this.state[slot * 2] = s;
     this.state[slot * 2 + 1] = s;
@@ -194,9 +196,16 @@ export class HttpMeter implements Meter {
     this.response[slot] = null;
     this.segments.clear(slot, 0);
     this.segments.clear(slot, 1);
+    return s !== DONE;
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
+  /** Returns false once both directions are done (first head read, or not HTTP). */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
+    this.update(slot, pkt, dir);
+    return this.state[slot * 2] !== DONE || this.state[slot * 2 + 1] !== DONE;
+  }
+
+  private update(slot: number, pkt: PacketView, dir: 0 | 1): void {
     const i = slot * 2 + dir;
     const st = this.state[i]!;
     // A later IP fragment has no TCP header of its own (pkt.tcpSeq is not its position): skip it.
@@ -249,16 +258,17 @@ export class HttpMeter implements Meter {
     this.segments.clear(slot, 0);
     this.segments.clear(slot, 1);
     if (req === null && resp === null) return;
-    const set = (k: string, v: unknown) => setColumn(row, 'http', k, v);
-    set('method', req?.method ?? null);
-    set('host', req?.headers.get('host') ?? null);
-    set('uri', req?.uri ?? null);
-    set('uri_length', req ? req.uriLength : null);
-    set('user_agent', req?.headers.get('user-agent') ?? null);
-    set('version', req?.version ?? resp?.version ?? null);
-    set('status', resp ? resp.statusCode : null);
-    set('content_type', resp?.headers.get('content-type') ?? null);
-    set('server', resp?.headers.get('server') ?? null);
-    set('anomaly', req?.anomaly || resp?.anomaly || '');
+    row.http = {
+      method: req?.method ?? null,
+      host: req?.headers.get('host') ?? null,
+      uri: req?.uri ?? null,
+      uri_length: req ? req.uriLength : null,
+      user_agent: req?.headers.get('user-agent') ?? null,
+      version: req?.version ?? resp?.version ?? null,
+      status: resp ? resp.statusCode : null,
+      content_type: resp?.headers.get('content-type') ?? null,
+      server: resp?.headers.get('server') ?? null,
+      anomaly: req?.anomaly || resp?.anomaly || '',
+    };
   }
 }

@@ -26,6 +26,25 @@ function hex4(v: number): string {
   return v.toString(16).padStart(4, '0');
 }
 
+/** Hex4 of a u16, remembered: cipher/extension/signature ids repeat across every hello of a capture. */
+const HEX4: (string | undefined)[] = [];
+function hex4Cached(v: number): string {
+  let s = HEX4[v];
+  if (s === undefined) {
+    s = hex4(v);
+    HEX4[v] = s;
+  }
+  return s;
+}
+
+/** Sorted 4-hex strings of the values: sorting the numbers gives the same order (fixed width, lower-case hex). */
+function sortedHex(values: number[]): string[] {
+  values.sort((x, y) => x - y);
+  const out = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = hex4Cached(values[i]!);
+  return out;
+}
+
 /** Truncated SHA-256, remembered for repeated inputs like ja3.ts's md5Hex (bounded; cleared when full). */
 const SHA_CACHE_ENTRIES = 4096;
 const shaCache = new Map<string, string>();
@@ -92,19 +111,19 @@ export interface Ja4 {
 }
 
 export function ja4(ch: ClientHello, transport: Ja4Transport): Ja4 {
-  const ciphers: string[] = [];
-  for (const c of ch.ciphers) if (!isGrease(c)) ciphers.push(hex4(c));
+  const cipherIds: number[] = [];
+  for (const c of ch.ciphers) if (!isGrease(c)) cipherIds.push(c);
   let extCount = 0;
-  const exts: string[] = [];
+  const extIds: number[] = [];
   for (const e of ch.extensions) {
     if (isGrease(e)) continue;
     extCount++;
-    if (e !== 0x0000 && e !== 0x0010) exts.push(hex4(e));
+    if (e !== 0x0000 && e !== 0x0010) extIds.push(e);
   }
-  ciphers.sort();
-  exts.sort();
+  const ciphers = sortedHex(cipherIds);
+  const exts = sortedHex(extIds);
   const sigs: string[] = [];
-  for (const s of ch.signatureAlgorithms) if (!isGrease(s)) sigs.push(hex4(s));
+  for (const s of ch.signatureAlgorithms) if (!isGrease(s)) sigs.push(hex4Cached(s));
   const a = `${transport}${versionCode(clientMaxVersion(ch))}${ch.hasSni ? 'd' : 'i'}${count2(ciphers.length)}${count2(extCount)}${alpnCode(ch.alpn)}`;
   const cipherList = ciphers.join(',');
   const extList = sigs.length > 0 ? `${exts.join(',')}_${sigs.join(',')}` : exts.join(',');

@@ -71,6 +71,8 @@ export class MarkovMeter implements Meter {
   readonly columns = MarkovMeter.columns;
   readonly maxPackets: number;
   readonly includeEmpty: boolean;
+  /** Packets without payload are not recorded unless includeEmpty. */
+  readonly skipsEmptyPackets: boolean;
 
   private count = new Uint16Array(0);
   private prevLen = new Int8Array(0);
@@ -83,6 +85,7 @@ export class MarkovMeter implements Meter {
   constructor(opts: MarkovOptions = {}) {
     this.maxPackets = Math.max(2, Math.min(256, Math.floor(opts.maxPackets ?? MARKOV_DEFAULT_PACKETS)));
     this.includeEmpty = opts.includeEmpty ?? false;
+    this.skipsEmptyPackets = !this.includeEmpty;
   }
 
   resize(capacity: number): void {
@@ -99,12 +102,13 @@ export class MarkovMeter implements Meter {
     this.cells.fill(0, slot * 2 * CELLS, (slot + 1) * 2 * CELLS);
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
+  /** Returns false once the first N packets are counted: the flow's later packets are not needed. */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
     void dir;
     const k = this.count[slot]!;
-    if (k >= this.maxPackets) return;
+    if (k >= this.maxPackets) return false;
     const len = Math.max(pkt.payloadWireLen, pkt.payloadLen);
-    if (len === 0 && !this.includeEmpty) return;
+    if (len === 0 && !this.includeEmpty) return true;
     const iat = pkt.tsUs - this.lastTs[slot]!;
     if (iat > 0) this.lastTs[slot] = pkt.tsUs;
     const lb = Math.min(MARKOV_BINS - 1, Math.floor(len / MARKOV_LENGTH_BIN_BYTES));
@@ -119,6 +123,7 @@ export class MarkovMeter implements Meter {
     this.prevLen[slot] = lb;
     this.prevIat[slot] = ib;
     this.count[slot] = k + 1;
+    return k + 1 < this.maxPackets;
   }
 
   onExpire(slot: number, row: FlowRow): void {

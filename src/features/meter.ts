@@ -8,6 +8,11 @@
  *   1 = dst2src. Must not allocate in the common case; `pkt` and its buffer are valid only during the call.
  * - `onExpire(slot, row)`: the flow ended; write this meter's columns into `row`.
  *
+ * Early finish (optional): `onInit` or `onUpdate` may return `false` to say "this flow needs no more `onUpdate`
+ * calls from me" (its handshake is decided, it is not my protocol, my budget is spent). The pipeline then stops
+ * dispatching that flow's packets to the meter, so a meter must return `false` only when every later call would
+ * change nothing. Returning nothing (or `true`) keeps the packets coming; `onExpire` is always called.
+ *
  * Columns: each meter lists its columns (name, type, unit, definition) statically; docs/features.md is generated
  * from these lists. A column with a `group` is nested in JSONL (`row.tls.ja3`) and flat elsewhere (`tls_ja3`).
  */
@@ -38,9 +43,19 @@ export interface Meter {
   readonly columns: readonly ColumnSpec[];
   /** (Re)allocate state for `capacity` slots; called once before any packet and when the table grows. */
   resize(capacity: number): void;
-  onInit(slot: number, pkt: PacketView): void;
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void;
+  /** May return `false`: the flow's packets are not needed at all (onUpdate is then not called for it). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a meter that never finishes early keeps returning nothing.
+  onInit(slot: number, pkt: PacketView): boolean | void;
+  /** May return `false`: no later packet of this flow is needed (see "Early finish" above). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: as onInit.
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean | void;
   onExpire(slot: number, row: FlowRow): void;
+  /**
+   * Optional: true when `onUpdate` changes nothing for a packet without transport payload (`payloadLen` and
+   * `payloadWireLen` both 0) that is not a TCP SYN — the pipeline then does not call it for such packets, except
+   * the flow's first packet, which every meter receives.
+   */
+  readonly skipsEmptyPackets?: boolean;
   /** Optional: a new input file starts (state that spans flows, like DNS context, must not leak across files). */
   onInputStart?(file: string): void;
   /** Optional: anomaly counts by code (`<layer>_<what>`) this meter saw, reported in the run statistics. */

@@ -8,7 +8,7 @@ import { looksLikeQuicLongHeader, QuicInitialSession } from '../proto/quic.ts';
 import { clientMaxVersion, tlsVersionName } from '../proto/tls.ts';
 import { ja3 } from './ja3.ts';
 import { ja4 } from './ja4.ts';
-import { type ColumnSpec, type FlowRow, grow, type Meter, setColumn } from './meter.ts';
+import { type ColumnSpec, type FlowRow, grow, type Meter } from './meter.ts';
 
 const G = 'quic';
 
@@ -63,6 +63,8 @@ const DONE = 2;
 
 export class QuicMeter implements Meter {
   readonly name = 'quic';
+  /** Reads payload only. */
+  readonly skipsEmptyPackets = true;
   readonly columns = QUIC_COLUMNS;
   private phase = new Uint8Array(0);
   private clientDir = new Int8Array(0);
@@ -82,15 +84,21 @@ export class QuicMeter implements Meter {
     while (this.sessions.length < capacity) this.sessions.push(null);
   }
 
-  onInit(slot: number, pkt: PacketView): void {
+  /** QUIC runs over UDP only: other flows need no packets (returns false). */
+  onInit(slot: number, pkt: PacketView): boolean {
     this.phase[slot] = pkt.protocol === 17 ? NEW : DONE;
     this.clientDir[slot] = -1;
     this.sessions[slot] = null;
+    return pkt.protocol === 17;
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
-    const phase = this.phase[slot];
-    if (phase === DONE || pkt.payloadLen === 0) return;
+  /** Returns false once the flow is decided: not QUIC, hello parsed, or the datagram budget spent. */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
+    if (this.phase[slot] !== DONE && pkt.payloadLen !== 0) this.update(slot, pkt, dir);
+    return this.phase[slot] !== DONE;
+  }
+
+  private update(slot: number, pkt: PacketView, dir: 0 | 1): void {
     let s = this.sessions[slot] ?? null;
     if (s === null) {
       // Content detection: a long header with the fixed bit (RFC 9000 §17.2). Its version may still be one to
@@ -117,22 +125,25 @@ export class QuicMeter implements Meter {
     const bump = (code: string) => this.anomalies.set(code, (this.anomalies.get(code) ?? 0) + 1);
     if (s.anomaly !== '') bump(s.anomaly);
     if (s.clientHello !== null && s.clientHello.anomaly !== '') bump(s.clientHello.anomaly);
-    const set = (key: string, v: unknown) => setColumn(row, G, key, v);
-    set('version', s.version.toString(16).padStart(8, '0'));
-    set('dcid', s.dcidHex);
-    set('initial_packets', s.initialPackets);
-    set('anomaly', s.anomaly);
+    // The group object is written directly (keys in column order), not through setColumn per key.
+    const g: Record<string, unknown> = {
+      version: s.version.toString(16).padStart(8, '0'),
+      dcid: s.dcidHex,
+      initial_packets: s.initialPackets,
+      anomaly: s.anomaly,
+    };
+    row[G] = g;
     const ch = s.clientHello;
     if (ch === null) return;
-    set('sni', ch.sni !== '' ? ch.sni : null);
-    set('alpn', ch.alpn);
-    set('tls_version', tlsVersionName(clientMaxVersion(ch)));
+    g.sni = ch.sni !== '' ? ch.sni : null;
+    g.alpn = ch.alpn;
+    g.tls_version = tlsVersionName(clientMaxVersion(ch));
     const j4 = ja4(ch, 'q');
-    set('ja4', j4.ja4);
-    set('ja4_r', j4.ja4R);
+    g.ja4 = j4.ja4;
+    g.ja4_r = j4.ja4R;
     const j3 = ja3(ch);
-    set('ja3', j3?.ja3 ?? null);
-    set('ja3_full', j3?.ja3Full ?? null);
-    set('transport_parameters', ch.quicTransportParameters);
+    g.ja3 = j3?.ja3 ?? null;
+    g.ja3_full = j3?.ja3Full ?? null;
+    g.transport_parameters = ch.quicTransportParameters;
   }
 }

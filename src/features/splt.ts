@@ -59,6 +59,8 @@ export class SpltMeter implements Meter {
   readonly columns = SpltMeter.columns;
   readonly maxPackets: number;
   readonly includeEmpty: boolean;
+  /** Packets without payload are not recorded unless includeEmpty. */
+  readonly skipsEmptyPackets: boolean;
 
   private count = new Uint16Array(0);
   private lastTs = new Float64Array(0);
@@ -69,6 +71,7 @@ export class SpltMeter implements Meter {
   constructor(opts: SpltOptions = {}) {
     this.maxPackets = Math.max(1, Math.min(1000, Math.floor(opts.maxPackets ?? SPLT_DEFAULT_PACKETS)));
     this.includeEmpty = opts.includeEmpty ?? false;
+    this.skipsEmptyPackets = !this.includeEmpty;
   }
 
   resize(capacity: number): void {
@@ -85,11 +88,12 @@ export class SpltMeter implements Meter {
     this.lastTs[slot] = pkt.tsUs;
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
+  /** Returns false once N entries are recorded: the flow's later packets are not needed. */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
     const k = this.count[slot]!;
-    if (k >= this.maxPackets) return;
+    if (k >= this.maxPackets) return false;
     const len = Math.max(pkt.payloadWireLen, pkt.payloadLen);
-    if (len === 0 && !this.includeEmpty) return;
+    if (len === 0 && !this.includeEmpty) return true;
     const i = slot * this.maxPackets + k;
     const iat = pkt.tsUs - this.lastTs[slot]!;
     this.lengths[i] = Math.min(len, MAX_LEN);
@@ -97,6 +101,7 @@ export class SpltMeter implements Meter {
     this.iats[i] = iat <= 0 ? 0 : Math.min(iat, MAX_IAT_US);
     if (pkt.tsUs > this.lastTs[slot]!) this.lastTs[slot] = pkt.tsUs;
     this.count[slot] = k + 1;
+    return k + 1 < this.maxPackets;
   }
 
   onExpire(slot: number, row: FlowRow): void {

@@ -12,7 +12,7 @@ import type { PacketView } from '../decode/packet.ts';
 import { parseSshBanner, type SshBanner, startsLikeSsh } from '../proto/ssh.ts';
 import { SegmentBuffers } from './http.ts';
 import type { ColumnSpec, FlowRow, Meter } from './meter.ts';
-import { grow, setColumn } from './meter.ts';
+import { grow } from './meter.ts';
 
 const WAITING = 0;
 const BUFFERING = 1;
@@ -33,6 +33,8 @@ export class SshMeter implements Meter {
     col('anomaly', "First banner anomaly (ssh_banner_too_long, ssh_bad_banner, ssh_incomplete); '' when none."),
   ];
   readonly name = 'ssh';
+  /** Reads payload only. */
+  readonly skipsEmptyPackets = true;
   readonly columns = SshMeter.columns;
   private readonly segments = new SegmentBuffers(BUFFER_BYTES);
   private state = new Uint8Array(0);
@@ -46,7 +48,8 @@ export class SshMeter implements Meter {
     while (this.banners.length < capacity * 2) this.banners.push(null);
   }
 
-  onInit(slot: number, pkt: PacketView): void {
+  /** SSH runs over TCP only: other flows need no packets (returns false). */
+  onInit(slot: number, pkt: PacketView): boolean {
     const s = pkt.protocol === 6 ? WAITING : DONE;
     this.state[slot * 2] = s;
     this.state[slot * 2 + 1] = s;
@@ -55,9 +58,16 @@ export class SshMeter implements Meter {
     this.banners[slot * 2 + 1] = null;
     this.segments.clear(slot, 0);
     this.segments.clear(slot, 1);
+    return s !== DONE;
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
+  /** Returns false once both directions are done (banner read, or not SSH). */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
+    this.update(slot, pkt, dir);
+    return this.state[slot * 2] !== DONE || this.state[slot * 2 + 1] !== DONE;
+  }
+
+  private update(slot: number, pkt: PacketView, dir: 0 | 1): void {
     const i = slot * 2 + dir;
     const st = this.state[i]!;
     // A later IP fragment has no TCP header of its own (pkt.tcpSeq is not its position): skip it.
@@ -101,13 +111,14 @@ export class SshMeter implements Meter {
     this.segments.clear(slot, 0);
     this.segments.clear(slot, 1);
     if (c === null && s === null) return;
-    const set = (k: string, v: unknown) => setColumn(row, 'ssh', k, v);
-    set('client_banner', c?.banner ?? null);
-    set('server_banner', s?.banner ?? null);
-    set('client_software', c?.softwareVersion ?? null);
-    set('server_software', s?.softwareVersion ?? null);
-    set('client_proto_version', c?.protoVersion ?? null);
-    set('server_proto_version', s?.protoVersion ?? null);
-    set('anomaly', c?.anomaly || s?.anomaly || '');
+    row.ssh = {
+      client_banner: c?.banner ?? null,
+      server_banner: s?.banner ?? null,
+      client_software: c?.softwareVersion ?? null,
+      server_software: s?.softwareVersion ?? null,
+      client_proto_version: c?.protoVersion ?? null,
+      server_proto_version: s?.protoVersion ?? null,
+      anomaly: c?.anomaly || s?.anomaly || '',
+    };
   }
 }

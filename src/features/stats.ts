@@ -335,10 +335,10 @@ export class StatsMeter implements Meter {
     this.dataPackets = g64(this.dataPackets, d);
     this.lastTs = g64(this.lastTs, d);
     const iw = new Int32Array(d);
-    iw.set(this.initWindow);
+    iw.set(this.initWindow.subarray(0, Math.min(d, this.initWindow.length)));
     this.initWindow = iw;
     const fl = new Uint32Array(d * 8);
-    fl.set(this.flags);
+    fl.set(this.flags.subarray(0, Math.min(d * 8, this.flags.length)));
     this.flags = fl;
     this.payload.resize(d);
     this.frame.resize(d);
@@ -362,10 +362,10 @@ export class StatsMeter implements Meter {
     this.active.resize(capacity);
     this.idle.resize(capacity);
     const it = new Int16Array(capacity);
-    it.set(this.icmpType);
+    it.set(this.icmpType.subarray(0, Math.min(capacity, this.icmpType.length)));
     this.icmpType = it;
     const ic = new Int16Array(capacity);
-    ic.set(this.icmpCode);
+    ic.set(this.icmpCode.subarray(0, Math.min(capacity, this.icmpCode.length)));
     this.icmpCode = ic;
   }
 

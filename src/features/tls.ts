@@ -25,7 +25,7 @@ import {
 } from '../proto/tls.ts';
 import { ja3, ja3s } from './ja3.ts';
 import { ja4 } from './ja4.ts';
-import { type ColumnSpec, type FlowRow, grow, type Meter, setColumn } from './meter.ts';
+import { type ColumnSpec, type FlowRow, grow, type Meter } from './meter.ts';
 
 const G = 'tls';
 const C = 'tls.cert';
@@ -313,6 +313,8 @@ export interface TlsFlowSummary {
 
 export class TlsMeter implements Meter {
   readonly name = 'tls';
+  /** Reads payload, and the sequence number of a SYN (which the pipeline always passes). */
+  readonly skipsEmptyPackets = true;
   readonly columns = TLS_COLUMNS;
   private phase = new Uint8Array(0);
   /** SYN sequence numbers seen before the session exists: [slot*2+dir], with a flag array. */
@@ -340,8 +342,10 @@ export class TlsMeter implements Meter {
     }
   }
 
-  onInit(slot: number, _pkt: PacketView): void {
-    this.phase[slot] = NEW;
+  /** TLS runs over TCP, DTLS over UDP: other flows need no packets (returns false). */
+  onInit(slot: number, pkt: PacketView): boolean {
+    const tcpOrUdp = pkt.protocol === 6 || pkt.protocol === 17;
+    this.phase[slot] = tcpOrUdp ? NEW : DONE;
     this.synSeen[slot * 2] = 0;
     this.synSeen[slot * 2 + 1] = 0;
     this.scanned[slot] = 0;
@@ -349,10 +353,16 @@ export class TlsMeter implements Meter {
     this.dtls[slot] = null;
     this.dtlsServer[slot] = null;
     this.dtlsDir[slot] = -1;
+    return tcpOrUdp;
   }
 
-  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): void {
-    if (this.phase[slot] === DONE) return;
+  /** Returns false once the flow's TLS state is decided (phase DONE): later packets are not needed. */
+  onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
+    if (this.phase[slot] !== DONE) this.update(slot, pkt, dir);
+    return this.phase[slot] !== DONE;
+  }
+
+  private update(slot: number, pkt: PacketView, dir: 0 | 1): void {
     if (pkt.protocol === 17) {
       this.udp(slot, pkt, dir);
       return;
@@ -478,71 +488,75 @@ export class TlsMeter implements Meter {
     if (s === null && dtlsHello !== null && dtlsHello.anomaly !== '') this.count(dtlsHello.anomaly);
     const ch = s !== null ? s.clientHello : dtlsHello;
     const sh = s !== null ? s.serverHello : (this.dtlsServer[slot] ?? null);
-    const set = (key: string, v: unknown) => setColumn(row, G, key, v);
+    // The group object is written directly (keys in the order setColumn would add them), not per key through
+    // setColumn. Every path below sets at least one key, so the group exists whenever this point is reached.
+    const g: Record<string, unknown> = {};
+    row[G] = g;
     if (ch !== null) {
-      set('sni', ch.sni !== '' ? ch.sni : null);
-      set('client_version', tlsVersionName(clientMaxVersion(ch)));
-      set('client_alpn', ch.alpn);
+      g.sni = ch.sni !== '' ? ch.sni : null;
+      g.client_version = tlsVersionName(clientMaxVersion(ch));
+      g.client_alpn = ch.alpn;
       const j3 = ja3(ch);
-      set('ja3', j3?.ja3 ?? null);
-      set('ja3_full', j3?.ja3Full ?? null);
+      g.ja3 = j3?.ja3 ?? null;
+      g.ja3_full = j3?.ja3Full ?? null;
       if (!ch.sslv2) {
         const j4 = ja4(ch, ch.dtls ? 'd' : 't');
-        set('ja4', j4.ja4);
-        set('ja4_r', j4.ja4R);
+        g.ja4 = j4.ja4;
+        g.ja4_r = j4.ja4R;
       }
-      set('cipher_count', ch.ciphers.length);
-      set('extension_count', ch.extensions.length);
-      set('supported_groups', ch.supportedGroups);
-      set('key_share_groups', ch.keyShareGroups);
-      set('grease', ch.grease);
-      set('ech', ch.hasEch);
-      set('psk', ch.hasPreSharedKey);
-      set('session_ticket', ch.sessionTicketLength > 0);
-      set('early_data', ch.hasEarlyData);
+      g.cipher_count = ch.ciphers.length;
+      g.extension_count = ch.extensions.length;
+      g.supported_groups = ch.supportedGroups;
+      g.key_share_groups = ch.keyShareGroups;
+      g.grease = ch.grease;
+      g.ech = ch.hasEch;
+      g.psk = ch.hasPreSharedKey;
+      g.session_ticket = ch.sessionTicketLength > 0;
+      g.early_data = ch.hasEarlyData;
     }
     const version = sh !== null ? sh.selectedVersion : ch !== null ? clientMaxVersion(ch) : 0;
-    if (version !== 0) set('version', tlsVersionName(version));
+    if (version !== 0) g.version = tlsVersionName(version);
     if (sh !== null) {
-      set('cipher', sh.cipher.toString(16).padStart(4, '0'));
-      set('alpn', sh.alpn === '' ? null : sh.alpn);
+      g.cipher = sh.cipher.toString(16).padStart(4, '0');
+      g.alpn = sh.alpn === '' ? null : sh.alpn;
       const j = ja3s(sh);
-      set('ja3s', j.ja3s);
-      set('ja3s_full', j.ja3sFull);
-      set('tls13', sh.selectedVersion === 0x0304);
+      g.ja3s = j.ja3s;
+      g.ja3s_full = j.ja3sFull;
+      g.tls13 = sh.selectedVersion === 0x0304;
     }
     if (s === null) return;
-    set('resumed', s.resumed);
-    set('client_key_bits', s.clientKeyBits);
-    set('server_key_bits', s.serverKeyBits);
+    g.resumed = s.resumed;
+    g.client_key_bits = s.clientKeyBits;
+    g.server_key_bits = s.serverKeyBits;
     const d0 = s.dirs[0];
     const d1 = s.dirs[1];
-    set('alert', d0.alertDescription >= 0 ? d0.alertDescription : d1.alertDescription);
-    set('alert_count', d0.alertCount + d1.alertCount);
-    set('client_hellos', s.clientHellos);
-    set('src2dst_record_lengths', d0.recordLengths.slice());
-    set('dst2src_record_lengths', d1.recordLengths.slice());
-    set('anomaly', s.anomaly);
+    g.alert = d0.alertDescription >= 0 ? d0.alertDescription : d1.alertDescription;
+    g.alert_count = d0.alertCount + d1.alertCount;
+    g.client_hellos = s.clientHellos;
+    g.src2dst_record_lengths = d0.recordLengths.slice();
+    g.dst2src_record_lengths = d1.recordLengths.slice();
+    g.anomaly = s.anomaly;
     const leaf = s.certificates[0];
     if (leaf !== undefined) {
-      const c = (key: string, v: unknown) => setColumn(row, C, key, v);
-      c('subject', leaf.subject);
-      c('issuer', leaf.issuer);
-      c('subject_cn', leaf.subjectCN);
-      c('issuer_cn', leaf.issuerCN);
-      c('issuer_o', leaf.issuerO);
-      c('serial', leaf.serial);
-      c('not_before_us', leaf.notBeforeUs);
-      c('not_after_us', leaf.notAfterUs);
-      c('validity_days', leaf.validityDays);
-      c('expired', leaf.expired);
-      c('self_signed', leaf.selfSigned);
-      c('key_alg', leaf.keyAlgorithm);
-      c('key_bits', leaf.keyBits);
-      c('sig_alg', leaf.signatureAlgorithm);
-      c('san_count', leaf.sanCount);
-      c('san', leaf.sanNames);
-      c('chain_length', s.chainLength);
+      g.cert = {
+        subject: leaf.subject,
+        issuer: leaf.issuer,
+        subject_cn: leaf.subjectCN,
+        issuer_cn: leaf.issuerCN,
+        issuer_o: leaf.issuerO,
+        serial: leaf.serial,
+        not_before_us: leaf.notBeforeUs,
+        not_after_us: leaf.notAfterUs,
+        validity_days: leaf.validityDays,
+        expired: leaf.expired,
+        self_signed: leaf.selfSigned,
+        key_alg: leaf.keyAlgorithm,
+        key_bits: leaf.keyBits,
+        sig_alg: leaf.signatureAlgorithm,
+        san_count: leaf.sanCount,
+        san: leaf.sanNames,
+        chain_length: s.chainLength,
+      };
     }
   }
 }

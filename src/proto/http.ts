@@ -64,6 +64,12 @@ export interface HttpHead {
 const METHODS = ['GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE', 'PATCH'] as const;
 const METHOD_BYTES = METHODS.map((m) => Uint8Array.from(m, (c) => c.charCodeAt(0)));
 const HTTP_SLASH = Uint8Array.from('HTTP/', (c) => c.charCodeAt(0));
+/**
+ * 1 for each byte that starts a method or `HTTP/`: most directions of a capture are not HTTP, and their first byte
+ * alone rules it out before the literal comparisons.
+ */
+const FIRST_BYTE = new Uint8Array(256);
+for (const lit of [HTTP_SLASH, ...METHOD_BYTES]) FIRST_BYTE[lit[0]!] = 1;
 
 function startsWith(buf: Uint8Array, start: number, end: number, lit: Uint8Array): boolean {
   if (end - start < lit.length) return false;
@@ -89,6 +95,7 @@ function isPrefixOf(buf: Uint8Array, start: number, end: number, lit: Uint8Array
 export function detectHttp(buf: Uint8Array, start: number, end: number): HttpDetect {
   const e = Math.min(end, buf.length);
   if (e <= start) return 'partial';
+  if (FIRST_BYTE[buf[start]!] === 0) return 'none';
   if (startsWith(buf, start, e, HTTP_SLASH)) return 'response';
   for (const m of METHOD_BYTES) {
     if (startsWith(buf, start, e, m) && e - start > m.length)

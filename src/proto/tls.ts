@@ -43,6 +43,26 @@ let pendingBytesAllFlows = 0;
 export function tlsPendingBytes(): number {
   return pendingBytesAllFlows;
 }
+/**
+ * Handshake buffers (4, 8, 16, 32, 64 KiB) of finished directions, kept for later flows: every TLS direction
+ * needs one, and a fresh zeroed ArrayBuffer each time was allocation and GC work on every TLS flow. At most
+ * HS_POOL_PER_SIZE per size (≤ 1 MiB in all). Nothing parsed keeps a view into them: hello session ids are
+ * copied, certificates are parsed (and cached by a copy) before the buffer is released.
+ */
+const HS_POOL: Uint8Array[][] = [[], [], [], [], []];
+const HS_POOL_PER_SIZE = 8;
+const HS_MIN_BYTES = 4096;
+function hsPoolIndex(capacity: number): number {
+  return 31 - Math.clz32(capacity / HS_MIN_BYTES);
+}
+function takeHsBuffer(capacity: number): Uint8Array {
+  return HS_POOL[hsPoolIndex(capacity)]?.pop() ?? new Uint8Array(capacity);
+}
+function releaseHsBuffer(b: Uint8Array): void {
+  const pool = HS_POOL[hsPoolIndex(b.length)];
+  if (pool !== undefined && pool.length < HS_POOL_PER_SIZE) pool.push(b);
+}
+
 /** RFC 8446 §5.1: a record body is at most 2^14 bytes (+2048 for TLS 1.2 ciphertext expansion, RFC 5246 §6.2.3). */
 export const TLS_MAX_RECORD_BODY = 16384 + 2048;
 
@@ -924,6 +944,7 @@ export class TlsDirection {
 
   private finish(): void {
     this.finished = true;
+    if (this.hs !== null) releaseHsBuffer(this.hs);
     this.hs = null;
     this.hsLen = 0;
     this.pendingSeq.length = 0;
@@ -943,10 +964,13 @@ export class TlsDirection {
       let hs = this.hs;
       const need = Math.min(this.hsLen + n, TLS_MAX_HANDSHAKE_BYTES);
       if (hs === null || need > hs.length) {
-        let cap = hs === null ? 4096 : hs.length;
+        let cap = hs === null ? HS_MIN_BYTES : hs.length;
         while (cap < need) cap *= 2;
-        const next = new Uint8Array(Math.min(cap, TLS_MAX_HANDSHAKE_BYTES));
-        if (hs !== null) next.set(hs.subarray(0, this.hsLen));
+        const next = takeHsBuffer(Math.min(cap, TLS_MAX_HANDSHAKE_BYTES));
+        if (hs !== null) {
+          next.set(hs.subarray(0, this.hsLen));
+          releaseHsBuffer(hs);
+        }
         hs = next;
         this.hs = next;
       }
@@ -1001,6 +1025,7 @@ export class TlsDirection {
   /** The handshake needs nothing more from this direction: stop buffering handshake bytes. */
   stopHandshake(): void {
     this.hsStopped = true;
+    if (this.hs !== null) releaseHsBuffer(this.hs);
     this.hs = null;
     this.hsLen = 0;
     this.checkFinished();

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeFrame, PacketView } from '../../src/decode/index.ts';
-import { DnsMeter } from '../../src/features/dns.ts';
+import { addressKey, DnsMeter } from '../../src/features/dns.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
+import { formatIPv6Words } from '../../src/proto/dns.ts';
 import { ipv6Addr, tcpFrame, udpFrame } from '../helpers/packets.ts';
 
 const pv = new PacketView();
@@ -348,5 +349,23 @@ describe('DnsMeter: context joined to later flows', () => {
     Object.assign(row, d.close(t));
     const written = Object.entries(row).flatMap(([g, v]) => Object.keys(v as object).map((k) => `${g}.${k}`));
     assert.deepEqual(written.sort(), DnsMeter.columns.map((c) => `${c.group}.${c.key}`).sort());
+  });
+});
+
+describe('addressKey', () => {
+  it('gives the RFC 5952 text of IPv6 addresses, also when they repeat and alternate (the two-entry cache)', () => {
+    // Three addresses in the order a, b, a, c, b, zero, a: every lookup after the first two hits or refills the cache.
+    const words = (s: string) => {
+      const b = ipv6Addr(s);
+      const w = new Uint32Array(4);
+      for (let i = 0; i < 4; i++)
+        w[i] = ((b[4 * i]! << 24) | (b[4 * i + 1]! << 16) | (b[4 * i + 2]! << 8) | b[4 * i + 3]!) >>> 0;
+      return w;
+    };
+    const seq = ['2001:db8::1', 'fe80::1:2', '2001:db8::1', '::1', 'fe80::1:2', '::', '2001:db8::1'];
+    for (const a of seq) assert.equal(addressKey(6, words(a)), formatIPv6Words(words(a)), a);
+    assert.equal(addressKey(6, words('::')), '::');
+    // IPv4: the 32-bit number.
+    assert.equal(addressKey(4, new Uint32Array([0x0a000001, 0, 0, 0])), 0x0a000001);
   });
 });

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { extract } from '../../src/api.ts';
+import { decodeFrame, PacketView } from '../../src/decode/index.ts';
+import type { FlowRow } from '../../src/features/meter.ts';
+import { STATS_INDEX, STATS_VECTOR, StatsMeter } from '../../src/features/stats.ts';
 import { CIC2017_COLUMNS } from '../../src/output/cic2017.ts';
 import { bytes, tcpFrame, udpFrame } from '../helpers/packets.ts';
 import { writePcap } from '../helpers/pcap-writer.ts';
@@ -165,6 +168,23 @@ test('--dialect cic2017 writes the exact 85-column CIC-IDS2017 header', { skip: 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('resize to a smaller capacity (a new input file starts a new flow table) keeps working', () => {
+  // runExtract over several files: the first file's table grew, the next file's table starts small again.
+  const m = new StatsMeter();
+  m.resize(8192);
+  m.resize(4096);
+  const v = new PacketView();
+  const f = tcpFrame({ src: A, dst: B, sport: 50000, dport: 443, flags: 'S', win: 1000 });
+  assert.equal(decodeFrame(v, f, 0, f.length, f.length, at(0), 1), 'ok');
+  m.onInit(4095, v);
+  m.onUpdate(4095, v, 0);
+  const row: FlowRow = {};
+  m.onExpire(4095, row);
+  const vec = (row as Record<symbol, Float64Array>)[STATS_VECTOR]!;
+  assert.equal(vec[STATS_INDEX.get('fwd_packets')!], 1);
+  assert.equal(vec[STATS_INDEX.get('src2dst_init_window_bytes')!], 1000);
 });
 
 void bytes;
