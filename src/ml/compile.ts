@@ -1,41 +1,78 @@
 /**
  * Fast inference: trees flattened into one set of typed arrays in complete-binary-tree layout (node i has
- * children 2i+1 and 2i+2), so a walk is exactly `depth` steps with no leaf test and no child-pointer loads.
- * Shallower leaves are padded with pass-through nodes (threshold +∞, missing → left) whose left subtree carries
- * the leaf. Rows are scored in blocks with the tree loop outside, so a tree's nodes stay in L1 while the block's
- * rows stream past. Trees deeper than COMPLETE_MAX_DEPTH (RF grows unbounded trees) fall back to pointer walks.
+ * children 2i+1 and 2i+2). Shallower leaves are padded with pass-through nodes (threshold +∞, missing → left)
+ * whose left subtree carries the leaf, so a leaf's index in the bottom level spells the path: bit `d − 1 − l` is
+ * 1 when the row went right at level l. Trees deeper than COMPLETE_MAX_DEPTH (RF grows unbounded trees) fall
+ * back to pointer walks.
  *
- * Quantised fast path (used when every complete tree's features have ≤ 254 distinct split thresholds, always true
- * for our GBDT whose thresholds are bin edges): each feature's thresholds are sorted once, an input value becomes
- * a one-byte code = 1 + the number of that feature's thresholds below it, and 0 for NaN. Node test `v ≤ thr` (rank
- * r among its feature's thresholds) becomes an interval test on the code: `code ∈ [0, r + 1]` when the node sends
- * missing values left, `code ∈ [1, r + 1]` when it sends them right — identical decisions. The block of rows is a
- * few KB of bytes instead of floats and a node is one packed Int32 (feature << 16 | lo << 8 | width), one load per
- * level. Quantising costs one 8-step search per (row, used feature), paid once per row for all trees.
- * Measured by `npm run bench:ml` (inference line).
+ * Default path: bit-sliced evaluation of 32 rows at once. A row-at-a-time walk costs a dependent load → compare
+ * → load chain per level (≈ 1,000 node steps per row for 200 depth-6 trees, 3.7 µs/row measured); here one 32-bit
+ * AND decides a node for 32 rows:
+ * 1. Quantise: per used feature, its distinct split thresholds sorted; a value's code is 1 + #(thresholds < v)
+ *    (branch-free binary search of ⌈log2(T + 1)⌉ steps), 0 for NaN. A block's rows are bucketed by code into
+ *    32-bit row masks, and prefix ORs give `le[c]` = rows whose code is ≤ c.
+ * 2. A node `x ≤ t` (t of rank k among its feature's thresholds) sends left exactly the rows with code ≤ k + 1,
+ *    i.e. `le[k + 1]`, minus the NaN rows (code 0) when it sends missing values right — the same decision as
+ *    the float test, by construction of the codes.
+ * 3. Per tree, row masks flow down the real inner nodes in level order (rows(left) = rows & left-mask, rows(right)
+ *    = rows & ~left-mask) and the right-going rows of level l are OR-ed into bit plane l. A row's leaf index is
+ *    then its bits of the d planes; its leaf value is added to its outputs in tree order, so sums are
+ *    bit-identical to the float walk (and to tree.ts predictRaw when no tree is deep).
+ * Measured by `npm run bench:ml` (inference lines: float walk vs bit-sliced).
  */
 import { type Forest, outputCount, type Tree, treeDepth } from './tree.ts';
 
 const COMPLETE_MAX_DEPTH = 10;
 const BLOCK_ROWS = 128;
-/** Code of a missing value (finite values get 1..255). */
-const MISSING_CODE = 0;
-/** Interval width of pass-through padding nodes: [0, 255] holds every code, so everything goes left. */
-const PASS_THROUGH_WIDTH = 255;
-/** Sorted thresholds per used feature, padded with +∞ to 256 entries for the branchless 8-step search. */
-const PADDED = 256;
+/** Bits of a packed bit-sliced node holding its complete-layout position (< 2^(COMPLETE_MAX_DEPTH + 1)). */
+const POS_BITS = COMPLETE_MAX_DEPTH + 1;
+const POS_MASK = (1 << POS_BITS) - 1;
+/**
+ * Below this many rows the float walk is cheaper: a 32-row slice costs the same whether 1 or 32 of its rows are
+ * real (≈ 30 µs for 200 depth-6 trees vs ≈ 4 µs per row walked). Both paths give identical scores.
+ */
+const MIN_SLICED_ROWS = 8;
+/** Largest code a Uint16 block buffer holds. */
+const MAX_CODE = 0xffff;
+/** Rows per bit-sliced block: one bit of an Int32 mask per row. */
+const SLICE_ROWS = 32;
+/** Sign bit of an Int32: XOR-ing it (and flipping the rest of negatives) makes float32 bits sort as unsigned ints. */
+const SIGN_BIT = -0x80000000;
+/** Bits of +∞ in float32; larger magnitudes are NaN. */
+const FLOAT32_INF_BITS = 0x7f800000;
+/** Multiplier spreading bits 0–3 of a nibble to bits 0, 8, 16, 24 (with BYTE_LSBS masking the cross terms). */
+const SPREAD4 = 0x204081;
+const BYTE_LSBS = 0x01010101;
+/** Depth up to which the leaf index is gathered from six fixed planes (every GBDT tree of depth ≤ 6). */
+const FIXED_PLANES = 6;
 
-/** The quantised layout (see the file comment); null when some feature has too many thresholds. */
-interface Quantised {
+/** The bit-sliced layout (see the file comment). */
+interface Sliced {
   /** Used feature → its original column. */
   usedFeature: Int32Array;
-  /** `PADDED` sorted thresholds per used feature. */
-  thresholds: Float32Array;
+  /** Per used feature: offset into `searchThr` and number of search steps k (2^k padded thresholds). */
+  searchOff: Int32Array;
+  searchSteps: Int32Array;
   /**
-   * Complete-layout nodes: used feature << 16 | lo << 8 | width; go left when code − lo ∈ [0, width]
-   * (lo = 1 when missing goes right, so the missing code 0 falls outside).
+   * Sorted distinct thresholds per used feature, padded with +∞ to 2^k entries, as order-preserving keys of their
+   * float32 bits (`bits ^ (bits >> 31 | sign bit)`, compared unsigned; thresholds hold +0, never −0, so the keys
+   * order ±0 as the float comparison does).
+   */
+  searchKey: Int32Array;
+  /** Per used feature: offset of its code cells (codes 0 … T + 1); `codeOff[nU]` = total cells. */
+  codeOff: Int32Array;
+  /** Per complete tree: its real inner nodes are `treeStart[t] … treeStart[t + 1]`, in level order. */
+  treeStart: Int32Array;
+  /**
+   * Per real inner node: its complete-layout position (low POS_BITS bits) and its mask index above them, 2 × (code
+   * cell of rank + 1) + (1 when missing goes right).
    */
   nodes: Int32Array;
+}
+
+/** Unsigned x < y as 0/1 for Int32 bit patterns: the borrow out of x − y (Hacker's Delight §2-12), no branch. */
+function ltu(x: number, y: number): number {
+  return ((~x & y) | (~(x ^ y) & ((x - y) | 0))) >>> 31;
 }
 
 export class CompiledForest {
@@ -57,12 +94,18 @@ export class CompiledForest {
   /** Trees kept as pointer structures. */
   private readonly deep: Tree[];
   private readonly nTrees: number;
-  private readonly q: Quantised | null;
-  /** True when the quantised byte-code path is in use. */
+  private readonly q: Sliced | null;
+  /** True when the bit-sliced (quantised) path is in use. */
   get isQuantised(): boolean {
     return this.q !== null;
   }
-  private codes = new Uint8Array(0);
+  /** Bit-sliced scratch: row masks per code cell, `le` masks (with / without NaN rows), node masks, planes. */
+  private cells = new Int32Array(0);
+  private masks = new Int32Array(0);
+  private readonly rows = new Int32Array(2 << COMPLETE_MAX_DEPTH);
+  private readonly planes = new Int32Array(COMPLETE_MAX_DEPTH);
+  /** Codes of one block, `codes[u * BLOCK_ROWS + r]` (≤ MAX_CODE; the layout is not built otherwise). */
+  private codes = new Uint16Array(0);
 
   /** `quantised: false` forces the float path (tests compare both; bench:ml prints both). */
   constructor(
@@ -129,8 +172,11 @@ export class CompiledForest {
     this.q = options.quantised === false ? null : this.quantise();
   }
 
-  /** Build the quantised node array from the complete layout, or null if a feature has > 254 thresholds. */
-  private quantise(): Quantised | null {
+  /**
+   * Build the bit-sliced layout from the complete layout (pass-through padding nodes are dropped); null (float
+   * path) for a hand-made model whose feature has ≥ 65,535 distinct thresholds or too many code cells in total.
+   */
+  private quantise(): Sliced | null {
     const n = this.cFeature.length;
     const byFeature = new Map<number, Set<number>>();
     for (let k = 0; k < n; k++) {
@@ -145,123 +191,225 @@ export class CompiledForest {
       set.add(t);
     }
     const used = [...byFeature.keys()].sort((a, b) => a - b);
-    if (used.length >= 1 << 15) return null;
-    const thresholds = new Float32Array(Math.max(1, used.length) * PADDED).fill(Number.POSITIVE_INFINITY);
+    const nU = used.length;
+    const searchOff = new Int32Array(nU);
+    const searchSteps = new Int32Array(nU);
+    const codeOff = new Int32Array(nU + 1);
     const rank = new Map<number, Map<number, number>>();
-    for (let u = 0; u < used.length; u++) {
+    const sortedByU: number[][] = [];
+    let thrLen = 0;
+    for (let u = 0; u < nU; u++) {
       const sorted = [...byFeature.get(used[u]!)!].sort((a, b) => a - b);
-      // Ranks 0..253 are thresholds; 254+ must stay +∞ so a finite value's code (1 + rank) is ≤ 255.
-      if (sorted.length > PADDED - 2) return null;
-      const m = new Map<number, number>();
-      sorted.forEach((t, j) => {
-        thresholds[u * PADDED + j] = t;
-        m.set(t, j);
-      });
-      rank.set(used[u]!, m);
+      if (sorted.length + 1 > MAX_CODE) return null; // codes are Uint16 (trained models: ≤ 254 bin edges)
+      sortedByU.push(sorted);
+      // 2^k − 1 ≥ T so that the count of thresholds below a value (0 … T) is reachable.
+      const k = 32 - Math.clz32(sorted.length);
+      searchOff[u] = thrLen;
+      searchSteps[u] = k;
+      thrLen += 1 << k;
+      codeOff[u + 1] = codeOff[u]! + sorted.length + 2;
+      rank.set(used[u]!, new Map(sorted.map((t, j) => [t, j])));
+    }
+    const searchThr = new Float32Array(thrLen).fill(Number.POSITIVE_INFINITY);
+    sortedByU.forEach((sorted, u) => {
+      // No −0 here: Set.prototype.add stores −0 as +0 (ECMA-262 §24.2.3.1), so `t < −0` is asked as `t < +0`.
+      searchThr.set(sorted, searchOff[u]!);
+    });
+    const searchKey = new Int32Array(searchThr.buffer);
+    for (let i = 0; i < searchKey.length; i++) {
+      const b = searchKey[i]!;
+      searchKey[i] = b ^ ((b >> 31) | SIGN_BIT);
     }
     const uIndex = new Map(used.map((f, u) => [f, u]));
-    const nodes = new Int32Array(n);
-    for (let k = 0; k < n; k++) {
-      const t = this.cThreshold[k]!;
-      if (t === Number.POSITIVE_INFINITY) {
-        nodes[k] = PASS_THROUGH_WIDTH; // feature 0, lo 0: every code, missing included, goes left
-        continue;
+    const treeStart = new Int32Array(this.cDepth.length + 1);
+    const nodes: number[] = [];
+    for (let t = 0; t < this.cDepth.length; t++) {
+      treeStart[t] = nodes.length;
+      const no = this.cNodeOff[t]!;
+      // Complete-layout positions are already in level order.
+      for (let p = 0; p < (1 << this.cDepth[t]!) - 1; p++) {
+        const thr = this.cThreshold[no + p]!;
+        if (thr === Number.POSITIVE_INFINITY) continue;
+        const f = this.cFeature[no + p]!;
+        const u = uIndex.get(f)!;
+        // Left iff code ≤ rank + 1 (code 0 = NaN included only when missing goes left).
+        const mask = 2 * (codeOff[u]! + rank.get(f)!.get(thr)! + 1) + this.cDefaultRight[no + p]!;
+        if (mask >= 1 << (31 - POS_BITS)) return null;
+        nodes.push((mask << POS_BITS) | p);
       }
-      const f = this.cFeature[k]!;
-      // Left iff 1 + #(thresholds < v) ≤ 1 + r; missing (code 0) is inside [lo, r + 1] only when lo = 0.
-      const lo = this.cDefaultRight[k] === 1 ? 1 : 0;
-      const width = rank.get(f)!.get(t)! + 1 - lo;
-      nodes[k] = (uIndex.get(f)! << 16) | (lo << 8) | width;
     }
-    return { usedFeature: Int32Array.from(used), thresholds, nodes };
+    treeStart[this.cDepth.length] = nodes.length;
+    return {
+      usedFeature: Int32Array.from(used),
+      searchOff,
+      searchSteps,
+      searchKey,
+      codeOff,
+      treeStart,
+      nodes: Int32Array.from(nodes),
+    };
   }
 
-  /** Codes of rows [b0, b0 + m) into `codes` (row-major, `nU` bytes per row). */
-  private quantiseBlock(q: Quantised, x: Float32Array, nRows: number, b0: number, m: number, codes: Uint8Array): void {
+  /**
+   * Codes of rows [b0, b0 + m) (m ≤ BLOCK_ROWS) into `codes[u * BLOCK_ROWS + r]`, one feature column at a time
+   * (sequential reads). The binary search compares order-preserving integer keys of the float32 bits with an
+   * unsigned less-than built from bit operations (Hacker's Delight §2-12): no branch to mispredict on each
+   * coin-flip comparison (V8 compiles a float compare + select to a branch; measured 4× slower on bench:ml).
+   */
+  private quantiseBlock(q: Sliced, bits: Int32Array, nRows: number, b0: number, m: number): void {
+    const codes = this.codes;
+    const keys = q.searchKey;
     const nU = q.usedFeature.length;
-    const thr = q.thresholds;
     for (let u = 0; u < nU; u++) {
       const src = q.usedFeature[u]! * nRows + b0;
-      const base = u * PADDED;
-      for (let r = 0; r < m; r++) {
-        const v = x[src + r]!;
-        let c: number;
-        if (Number.isNaN(v)) c = MISSING_CODE;
-        else {
-          // Fixed 8-step lower bound: number of thresholds < v (≤ 254 because entries 254, 255 are +∞), plus 1.
-          let pos = base;
-          if (thr[pos + 127]! < v) pos += 128;
-          if (thr[pos + 63]! < v) pos += 64;
-          if (thr[pos + 31]! < v) pos += 32;
-          if (thr[pos + 15]! < v) pos += 16;
-          if (thr[pos + 7]! < v) pos += 8;
-          if (thr[pos + 3]! < v) pos += 4;
-          if (thr[pos + 1]! < v) pos += 2;
-          if (thr[pos]! < v) pos += 1;
-          c = pos - base + 1;
+      const base = q.searchOff[u]!;
+      const steps = q.searchSteps[u]!;
+      const dst = u * BLOCK_ROWS;
+      let r = 0;
+      // Four rows in lockstep: four independent search chains per step, and the step loop's exit (a branch whose
+      // trip count changes from feature to feature) is paid once per four rows.
+      for (; r + 3 < m; r += 4) {
+        const b0 = bits[src + r]!;
+        const b1 = bits[src + r + 1]!;
+        const b2 = bits[src + r + 2]!;
+        const b3 = bits[src + r + 3]!;
+        const y0 = b0 ^ ((b0 >> 31) | SIGN_BIT);
+        const y1 = b1 ^ ((b1 >> 31) | SIGN_BIT);
+        const y2 = b2 ^ ((b2 >> 31) | SIGN_BIT);
+        const y3 = b3 ^ ((b3 >> 31) | SIGN_BIT);
+        let p0 = base;
+        let p1 = base;
+        let p2 = base;
+        let p3 = base;
+        for (let s = steps - 1; s >= 0; s--) {
+          const h = (1 << s) - 1;
+          let x = keys[p0 + h]!;
+          p0 += ltu(x, y0) << s;
+          x = keys[p1 + h]!;
+          p1 += ltu(x, y1) << s;
+          x = keys[p2 + h]!;
+          p2 += ltu(x, y2) << s;
+          x = keys[p3 + h]!;
+          p3 += ltu(x, y3) << s;
         }
-        codes[r * nU + u] = c;
+        codes[dst + r] = (b0 & 0x7fffffff) > FLOAT32_INF_BITS ? 0 : p0 - base + 1;
+        codes[dst + r + 1] = (b1 & 0x7fffffff) > FLOAT32_INF_BITS ? 0 : p1 - base + 1;
+        codes[dst + r + 2] = (b2 & 0x7fffffff) > FLOAT32_INF_BITS ? 0 : p2 - base + 1;
+        codes[dst + r + 3] = (b3 & 0x7fffffff) > FLOAT32_INF_BITS ? 0 : p3 - base + 1;
+      }
+      for (; r < m; r++) {
+        const b = bits[src + r]!;
+        const y = b ^ ((b >> 31) | SIGN_BIT);
+        let pos = base;
+        for (let s = steps - 1; s >= 0; s--) pos += ltu(keys[pos + (1 << s) - 1]!, y) << s;
+        // NaN: code 0 (its key sorts above +∞, so the search result is discarded).
+        codes[dst + r] = (b & 0x7fffffff) > FLOAT32_INF_BITS ? 0 : pos - base + 1;
       }
     }
   }
 
-  /** Quantised walk of all complete trees for rows [b0, b0 + m), adding leaves to `out`. */
-  private walkQuantised(q: Quantised, codes: Uint8Array, b0: number, m: number, out: Float64Array): void {
+  /**
+   * Rows [r0, r0 + m) of the quantised block (m ≤ 32) → `masks[2c]` = rows with code ≤ c, `masks[2c + 1]` = the
+   * same without the NaN rows (code 0).
+   */
+  private sliceBlock(q: Sliced, r0: number, m: number): void {
+    const cells = this.cells;
+    const masks = this.masks;
+    const codes = this.codes;
     const nU = q.usedFeature.length;
+    cells.fill(0);
+    for (let u = 0; u < nU; u++) {
+      const c0 = q.codeOff[u]!;
+      const src = u * BLOCK_ROWS + r0;
+      for (let r = 0; r < m; r++) cells[c0 + codes[src + r]!]! |= 1 << r;
+    }
+    for (let u = 0; u < nU; u++) {
+      const c0 = q.codeOff[u]!;
+      const c1 = q.codeOff[u + 1]!;
+      const nan = cells[c0]!;
+      let le = 0;
+      for (let c = c0; c < c1; c++) {
+        le |= cells[c]!;
+        masks[2 * c] = le;
+        masks[2 * c + 1] = le & ~nan;
+      }
+    }
+  }
+
+  /** Bit-sliced walk of all complete trees for rows [b0, b0 + m) (after `sliceBlock`), adding leaves to `out`. */
+  private walkSliced(q: Sliced, b0: number, m: number, out: Float64Array): void {
+    const masks = this.masks;
+    const rows = this.rows;
+    const planes = this.planes;
     const nodes = q.nodes;
     const leaf = this.cLeafValue;
     const nOut = this.nOut;
     const stride = this.stride;
+    // Every bit: rows past m in a short slice carry stale codes, but only into their own bits, never read.
+    const all = -1;
+    const o0 = b0 * nOut;
     for (let t = 0; t < this.cDepth.length; t++) {
       const d = this.cDepth[t]!;
-      const no = this.cNodeOff[t]!;
       const lo = this.cLeafOff[t]!;
       const o = this.cOutput[t]!;
-      const firstLeaf = (1 << d) - 1;
-      let r = 0;
-      // d = code − lo; right (child 2i + 2) when d ∉ [0, width]: the sign bit of (width − d) | d. Pure
-      // arithmetic: a compare-and-branch here mispredicts about every other level. Four rows in lockstep
-      // overlap their load → compute chains.
-      for (; o >= 0 && r + 3 < m; r += 4) {
-        const a0 = r * nU;
-        const a1 = a0 + nU;
-        const a2 = a1 + nU;
-        const a3 = a2 + nU;
-        let i0 = 0;
-        let i1 = 0;
-        let i2 = 0;
-        let i3 = 0;
-        for (let l = 0; l < d; l++) {
-          let nd = nodes[no + i0]!;
-          let c = codes[a0 + (nd >>> 16)]! - ((nd >> 8) & 1);
-          i0 = 2 * i0 + 1 + ((((nd & 255) - c) | c) >>> 31);
-          nd = nodes[no + i1]!;
-          c = codes[a1 + (nd >>> 16)]! - ((nd >> 8) & 1);
-          i1 = 2 * i1 + 1 + ((((nd & 255) - c) | c) >>> 31);
-          nd = nodes[no + i2]!;
-          c = codes[a2 + (nd >>> 16)]! - ((nd >> 8) & 1);
-          i2 = 2 * i2 + 1 + ((((nd & 255) - c) | c) >>> 31);
-          nd = nodes[no + i3]!;
-          c = codes[a3 + (nd >>> 16)]! - ((nd >> 8) & 1);
-          i3 = 2 * i3 + 1 + ((((nd & 255) - c) | c) >>> 31);
-        }
-        const q0 = (b0 + r) * nOut + o;
-        out[q0]! += leaf[lo + i0 - firstLeaf]!;
-        out[q0 + nOut]! += leaf[lo + i1 - firstLeaf]!;
-        out[q0 + 2 * nOut]! += leaf[lo + i2 - firstLeaf]!;
-        out[q0 + 3 * nOut]! += leaf[lo + i3 - firstLeaf]!;
+      for (let l = 0; l < d; l++) planes[l] = 0;
+      rows[0] = all;
+      const e = q.treeStart[t + 1]!;
+      for (let i = q.treeStart[t]!; i < e; i++) {
+        const nd = nodes[i]!;
+        const p = nd & POS_MASK;
+        const mk = rows[p]!;
+        const left = masks[nd >>> POS_BITS]!;
+        const right = mk & ~left;
+        rows[2 * p + 1] = mk & left;
+        rows[2 * p + 2] = right;
+        planes[31 - Math.clz32(p + 1)]! |= right;
       }
-      for (; r < m; r++) {
-        const a = r * nU;
-        let i = 0;
-        for (let l = 0; l < d; l++) {
-          const nd = nodes[no + i]!;
-          const c = codes[a + (nd >>> 16)]! - ((nd >> 8) & 1);
-          i = 2 * i + 1 + ((((nd & 255) - c) | c) >>> 31);
+      if (d <= FIXED_PLANES && nOut === 1) {
+        // Leaf index = the row's bits of planes 0 … d − 1, most significant first (six planes, zero-padded,
+        // then shifted down by 6 − d). Four rows at a time: a plane's 4-bit nibble times 0x204081 puts bit i at
+        // bit 8i, so one word holds the four rows' indices in its four bytes.
+        const p0 = d > 0 ? planes[0]! : 0;
+        const p1 = d > 1 ? planes[1]! : 0;
+        const p2 = d > 2 ? planes[2]! : 0;
+        const p3 = d > 3 ? planes[3]! : 0;
+        const p4 = d > 4 ? planes[4]! : 0;
+        const p5 = d > 5 ? planes[5]! : 0;
+        const sh = FIXED_PLANES - d;
+        let r = 0;
+        for (; r + 3 < m; r += 4) {
+          const w =
+            ((Math.imul((p0 >>> r) & 15, SPREAD4) & BYTE_LSBS) << 5) |
+            ((Math.imul((p1 >>> r) & 15, SPREAD4) & BYTE_LSBS) << 4) |
+            ((Math.imul((p2 >>> r) & 15, SPREAD4) & BYTE_LSBS) << 3) |
+            ((Math.imul((p3 >>> r) & 15, SPREAD4) & BYTE_LSBS) << 2) |
+            ((Math.imul((p4 >>> r) & 15, SPREAD4) & BYTE_LSBS) << 1) |
+            (Math.imul((p5 >>> r) & 15, SPREAD4) & BYTE_LSBS);
+          const q0 = b0 + r;
+          out[q0]! += leaf[lo + ((w & 255) >>> sh)]!;
+          out[q0 + 1]! += leaf[lo + (((w >>> 8) & 255) >>> sh)]!;
+          out[q0 + 2]! += leaf[lo + (((w >>> 16) & 255) >>> sh)]!;
+          out[q0 + 3]! += leaf[lo + ((w >>> 24) >>> sh)]!;
         }
-        const li = lo + (i - firstLeaf) * stride;
-        if (o >= 0) out[(b0 + r) * nOut + o]! += leaf[li]!;
-        else for (let k = 0; k < nOut; k++) out[(b0 + r) * nOut + k]! += leaf[li + k]!;
+        for (; r < m; r++) {
+          const idx =
+            (((p0 >>> r) & 1) << 5) |
+            (((p1 >>> r) & 1) << 4) |
+            (((p2 >>> r) & 1) << 3) |
+            (((p3 >>> r) & 1) << 2) |
+            (((p4 >>> r) & 1) << 1) |
+            ((p5 >>> r) & 1);
+          out[b0 + r]! += leaf[lo + (idx >>> sh)]!;
+        }
+      } else {
+        for (let r = 0; r < m; r++) {
+          let idx = 0;
+          for (let l = 0; l < d; l++) idx = (idx << 1) | ((planes[l]! >>> r) & 1);
+          const li = lo + idx * stride;
+          const q0 = o0 + r * nOut;
+          if (o >= 0) out[q0 + o]! += leaf[li]!;
+          else for (let k = 0; k < nOut; k++) out[q0 + k]! += leaf[li + k]!;
+        }
       }
     }
   }
@@ -275,13 +423,23 @@ export class CompiledForest {
     const leaf = this.cLeafValue;
     for (let r = 0; r < nRows; r++) for (let k = 0; k < nOut; k++) out[r * nOut + k] = this.base[k]!;
     const q = this.q;
-    if (q) {
-      const nU = q.usedFeature.length;
-      if (this.codes.length < BLOCK_ROWS * nU) this.codes = new Uint8Array(BLOCK_ROWS * nU);
+    if (q && nRows >= MIN_SLICED_ROWS) {
+      const nCells = q.codeOff[q.usedFeature.length]!;
+      if (this.cells.length < nCells) {
+        this.cells = new Int32Array(nCells);
+        this.masks = new Int32Array(2 * nCells);
+      }
+      const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
+      if (this.codes.length < BLOCK_ROWS * q.usedFeature.length)
+        this.codes = new Uint16Array(BLOCK_ROWS * q.usedFeature.length);
       for (let b0 = 0; b0 < nRows; b0 += BLOCK_ROWS) {
         const m = Math.min(nRows, b0 + BLOCK_ROWS) - b0;
-        this.quantiseBlock(q, x, nRows, b0, m, this.codes);
-        this.walkQuantised(q, this.codes, b0, m, out);
+        this.quantiseBlock(q, bits, nRows, b0, m);
+        for (let r0 = 0; r0 < m; r0 += SLICE_ROWS) {
+          const ms = Math.min(m, r0 + SLICE_ROWS) - r0;
+          this.sliceBlock(q, r0, ms);
+          this.walkSliced(q, b0 + r0, ms, out);
+        }
       }
       this.addDeep(x, nRows, out);
       if (this.isRf) {

@@ -43,22 +43,24 @@ test('quantised codes decide like float thresholds at the edges', () => {
     [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 10],
     [Number.NEGATIVE_INFINITY, 5, 1],
   ];
-  const n = cases.length;
+  // Five copies: ≥ 8 rows, so the bit-sliced path runs (fewer rows take the float walk).
+  const n = cases.length * 5;
   const x = new Float32Array(2 * n);
-  cases.forEach(([a, b], r) => {
-    x[r] = a;
-    x[n + r] = b;
-  });
+  for (let r = 0; r < n; r++) {
+    x[r] = cases[r % cases.length]![0];
+    x[n + r] = cases[r % cases.length]![1];
+  }
   const q = new CompiledForest(forest);
   assert.ok(q.isQuantised);
   const got = q.predictRaw(x, n);
   const flt = new CompiledForest(forest, { quantised: false }).predictRaw(x, n);
   const ref = predictRaw(forest, x, n);
-  cases.forEach(([a, b, want], r) => {
+  for (let r = 0; r < n; r++) {
+    const [a, b, want] = cases[r % cases.length]!;
     assert.equal(got[r], want, `f0=${a} f1=${b}`);
     assert.equal(flt[r], want);
     assert.equal(ref[r], want);
-  });
+  }
 });
 
 test('quantised and float paths agree on a trained 60-tree GBDT with missing values', () => {
@@ -79,4 +81,116 @@ test('quantised and float paths agree on a trained 60-tree GBDT with missing val
   const ref = predictRaw(f, x, n);
   const got = q.predictRaw(x, n);
   for (let r = 0; r < n; r++) assert.ok(Math.abs(ref[r]! - got[r]!) < 1e-9);
+});
+
+test('bit-sliced path: signed zeros, depth-0 and depth-8 trees, multiclass and RF outputs match the float walk', () => {
+  // Tree A: a single leaf (depth 0). Tree B: a depth-8 left spine on f0 (generic plane gather, deeper than the
+  // six fixed planes), thresholds -0 (a hand-written model may hold it), 0, and six more. Tree C: the hand tree.
+  const leafOnly: Tree = {
+    feature: Int32Array.from([-1]),
+    threshold: Float64Array.from([0]),
+    left: Int32Array.from([-1]),
+    right: Int32Array.from([-1]),
+    defaultLeft: Uint8Array.from([0]),
+    value: Float64Array.from([0.25]),
+    cover: Float64Array.from([1]),
+    gain: Float64Array.from([0]),
+    output: 0,
+  };
+  const thr = [-0, 0, -1e-30, 1e-30, -3, 3, 1e30, -1e30];
+  // Node 2i is inner (splits f0 at thr[i], missing → right when i is odd), node 2i+1 its right leaf, last a leaf.
+  const nInner = thr.length;
+  const feature: number[] = [];
+  const threshold: number[] = [];
+  const left: number[] = [];
+  const right: number[] = [];
+  const defaultLeft: number[] = [];
+  const value: number[] = [];
+  for (let i = 0; i < nInner; i++) {
+    feature.push(0, -1);
+    threshold.push(thr[i]!, 0);
+    left.push(2 * i + 2, -1);
+    right.push(2 * i + 1, -1);
+    defaultLeft.push(i % 2 === 0 ? 1 : 0, 0);
+    value.push(0, 10 ** (i % 6) + i);
+  }
+  feature.push(-1);
+  threshold.push(0);
+  left.push(-1);
+  right.push(-1);
+  defaultLeft.push(0);
+  value.push(-7);
+  const spine: Tree = {
+    feature: Int32Array.from(feature),
+    threshold: Float64Array.from(threshold),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    defaultLeft: Uint8Array.from(defaultLeft),
+    value: Float64Array.from(value),
+    cover: new Float64Array(feature.length).fill(1),
+    gain: new Float64Array(feature.length),
+    output: 1,
+  };
+  const values = [-0, 0, -1e-30, 1e-30, -1e-45, 1e-45, -3, 3, 1e30, -1e30, Infinity, -Infinity, Number.NaN, 1.5, -2, 2];
+  const n = 77; // two full 32-row slices and a partial one
+  const x = new Float32Array(2 * n);
+  for (let r = 0; r < n; r++) {
+    x[r] = values[r % values.length]!;
+    x[n + r] = values[(r * 7) % values.length]!;
+  }
+  const gbdt3: Forest = {
+    algo: 'gbdt',
+    nClasses: 3,
+    stride: 1,
+    baseScore: [0.1, 0.2, 0.3],
+    trees: [leafOnly, spine, { ...handTree(), output: 2 }],
+    nFeatures: 2,
+  };
+  const rfTree = (t: Tree): Tree => ({
+    ...t,
+    output: -1,
+    value: Float64Array.from(Array.from(t.value).flatMap((v) => [v, -v])),
+  });
+  const rf: Forest = {
+    algo: 'rf',
+    nClasses: 2,
+    stride: 2,
+    baseScore: [],
+    trees: [rfTree(leafOnly), rfTree(spine), rfTree(handTree())],
+    nFeatures: 2,
+  };
+  for (const f of [gbdt3, rf]) {
+    const sliced = new CompiledForest(f);
+    assert.ok(sliced.isQuantised);
+    const got = sliced.predictRaw(x, n);
+    assert.deepEqual(got, new CompiledForest(f, { quantised: false }).predictRaw(x, n));
+    assert.deepEqual(got, predictRaw(f, x, n));
+  }
+});
+
+test('bit-sliced and float paths agree on a depth-6 binary GBDT over NaN-heavy rows (fixed-plane gather)', () => {
+  const rng = new Prng(11);
+  const n = 1000;
+  const nF = 5;
+  const x = new Float32Array(n * nF);
+  const y = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    for (let f = 0; f < nF; f++)
+      x[f * n + r] = rng.nextFloat() < 0.3 ? Number.NaN : Math.round(rng.nextFloat() * 40) - 20;
+    y[r] = (x[r]! > 0 ? 1 : 0) ^ (Number.isNaN(x[2 * n + r]!) ? 1 : 0);
+  }
+  const f = trainGbdt({ x, nRows: n, nF, y, nClasses: 2, weight: null }, null, {
+    nTrees: 40,
+    maxDepth: 6,
+    seed: 2,
+  }).forest;
+  // 1 and 3 rows take the float walk; 33 and 129 end in a 1-row slice.
+  for (const m of [n, 1, 3, 33, 129]) {
+    const xs = new Float32Array(m * nF);
+    for (let ff = 0; ff < nF; ff++) xs.set(x.subarray(ff * n, ff * n + m), ff * m);
+    assert.deepEqual(
+      new CompiledForest(f).predictRaw(xs, m),
+      new CompiledForest(f, { quantised: false }).predictRaw(xs, m),
+    );
+  }
 });

@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Dataset } from '../../src/ml/dataset.ts';
-import { charEntropyBits, DERIVED_COLUMNS, inFeatureSet, listCell, withDerivedColumns } from '../../src/ml/features.ts';
+import {
+  charEntropyBits,
+  DERIVED_COLUMNS,
+  DERIVED_SOURCE_COLUMNS,
+  inFeatureSet,
+  listCell,
+  withDerivedColumns,
+} from '../../src/ml/features.ts';
 import { logLoss } from '../../src/ml/gbdt.ts';
 import { groupWeightedRanking } from '../../src/ml/metrics.ts';
 import type { RawTable } from '../../src/ml/table.ts';
@@ -44,17 +51,9 @@ test('list cells parse in both writers’ forms', () => {
 
 test('derived columns: SNI presence, cipher id, DNS name shape, first SPLT lengths', () => {
   const t: RawTable = {
-    // row 0: TLS without SNI; row 1: TLS with SNI; row 2: a DNS query; row 3: neither
-    names: [
-      'tls_sni',
-      'tls_client_hellos',
-      'tls_version',
-      'tls_cipher',
-      'dns_query',
-      'splt_lengths',
-      'splt_directions',
-      'splt_iats_us',
-    ],
+    // row 0: TLS without SNI; row 1: TLS with SNI; row 2: a DNS query; row 3: neither. Exactly the columns the
+    // scorer keeps for derived columns (src/score.ts): if one were missing there, these rows would derive wrong.
+    names: [...DERIVED_SOURCE_COLUMNS],
     cells: [
       [null, 'example.com', null, null],
       ['1', '1', null, null],

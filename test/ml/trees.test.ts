@@ -124,3 +124,30 @@ test('Saabas contributions + bias reproduce the score exactly', () => {
     }
   }
 });
+
+test('progress callbacks: GBDT once per boosting round (early stopping ends early), RF once per tree', () => {
+  const tr = synth(800, 4);
+  const va = synth(400, 5);
+  const calls: [number, number][] = [];
+  const r = trainGbdt(
+    tr,
+    va,
+    { nTrees: 400, maxDepth: 3, learningRate: 0.5, earlyStoppingRounds: 3, seed: 1 },
+    (d, t) => calls.push([d, t]),
+  );
+  // Early stopping ran: fewer calls than planned rounds, counting 1, 2, … with the planned total each time.
+  assert.ok(calls.length < 400 && calls.length >= r.rounds, `${calls.length} calls, ${r.rounds} rounds kept`);
+  assert.deepEqual(
+    calls,
+    calls.map((_, i) => [i + 1, 400]),
+  );
+  const multi: number[] = [];
+  trainGbdt(synth(600, 6, 3), null, { nTrees: 5, maxDepth: 2, seed: 1 }, (d) => multi.push(d));
+  assert.deepEqual(multi, [1, 2, 3, 4, 5]); // one call per round, not per class tree
+  const rf: [number, number][] = [];
+  trainRf(tr, { nTrees: 7, seed: 1 }, (d, t) => rf.push([d, t]));
+  assert.deepEqual(
+    rf,
+    [1, 2, 3, 4, 5, 6, 7].map((d) => [d, 7]),
+  );
+});
