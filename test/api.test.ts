@@ -13,7 +13,7 @@ import { bytes, tcpFrame, udpFrame } from './helpers/packets.ts';
 import { writePcap } from './helpers/pcap-writer.ts';
 import { at } from './helpers/run.ts';
 import { PROJECT_ROOT } from './helpers/shared.ts';
-import { exchanges, scan } from './helpers/traffic.ts';
+import { TRAIN_ARGS, writeLabelledCaptures } from './helpers/traffic.ts';
 
 test('library classify() equals the classify command, flow by flow', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-api-'));
@@ -76,10 +76,7 @@ test('library train() builds the model `flowsieve train` builds, reports every r
   const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-api-train-'));
   try {
     const f = (n: string): string => path.join(dir, n);
-    writeFileSync(f('benign-1.pcap'), writePcap(exchanges('10.1.0.10', '10.1.0.1', 40, 0)));
-    writeFileSync(f('benign-2.pcap'), writePcap(exchanges('10.2.0.10', '10.2.0.1', 30, 100)));
-    writeFileSync(f('malicious-1.pcap'), writePcap(scan('10.9.0.99', '10.9.0.1', 60, 0, 1)));
-    writeFileSync(f('malicious-2.pcap'), writePcap(scan('10.8.0.99', '10.8.0.1', 50, 50, 2000)));
+    writeLabelledCaptures(dir);
     const progress: TrainProgress[] = [];
     const result = await train({
       labels: { benign: f('benign-*.pcap'), malicious: f('malicious-*.pcap') },
@@ -105,27 +102,7 @@ test('library train() builds the model `flowsieve train` builds, reports every r
 
     const cli = spawnSync(
       process.execPath,
-      [
-        path.join(PROJECT_ROOT, 'bin/flowsieve.js'),
-        'train',
-        '--label',
-        'benign=benign-*.pcap',
-        '--label',
-        'malicious=malicious-*.pcap',
-        '--features',
-        'behaviour',
-        '--weight-by',
-        'capture',
-        '--valid-fraction',
-        '0',
-        '--trees',
-        '20',
-        '--cv',
-        '2',
-        '-q',
-        '-o',
-        'cli.json',
-      ],
+      [path.join(PROJECT_ROOT, 'bin/flowsieve.js'), ...TRAIN_ARGS, '--cv', '2', '-q', '-o', 'cli.json'],
       { cwd: dir, encoding: 'utf8' },
     );
     assert.equal(cli.status, 0, cli.stderr);

@@ -192,13 +192,36 @@ function openError(e: unknown, path: string): CaptureError {
   return new CaptureError('unreadable', path, 0, `${path}: cannot read (${code || errMessage(e)})`);
 }
 
+/** Captures being read from stdin right now, and whether the user ended stdin (endStdinCapture). */
+let stdinReaders = 0;
+let stdinEndedByUser = false;
+
+/**
+ * End a capture being read from stdin as if the stream had ended: what was read is processed and written. Ctrl-C
+ * on `tcpdump -w - | flowsieve extract - -o flows.parquet` means "stop capturing", not "throw the flows away".
+ * Returns false when no stdin capture is being read (the caller then aborts as usual).
+ */
+export function endStdinCapture(): boolean {
+  if (stdinReaders === 0) return false;
+  stdinEndedByUser = true;
+  process.stdin.destroy();
+  return true;
+}
+
 /** Reads one capture file ('-' = process.stdin), calling onPacket for every packet record. */
 export async function readCapture(
   path: string,
   onPacket: PacketCallback,
   opts: ReadOptions = {},
 ): Promise<CaptureSummary> {
-  if (path === '-') return readCaptureStream(process.stdin, '-', onPacket, opts);
+  if (path === '-') {
+    stdinReaders++;
+    try {
+      return await readCaptureStream(process.stdin, '-', onPacket, opts, () => stdinEndedByUser);
+    } finally {
+      stdinReaders--;
+    }
+  }
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -329,6 +352,8 @@ export async function readCaptureStream(
   name: string,
   onPacket: PacketCallback,
   opts: ReadOptions = {},
+  /** True once the user ended the stream (endStdinCapture): the read error that follows is the normal end. */
+  endedByUser: () => boolean = () => false,
 ): Promise<CaptureSummary> {
   const it = chunks[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
@@ -340,7 +365,7 @@ export async function readCaptureStream(
     try {
       r = await it.next();
     } catch (e) {
-      readFailure = e;
+      if (!endedByUser()) readFailure = e;
       break;
     }
     if (r.done) {
@@ -383,6 +408,7 @@ export async function readCaptureStream(
       try {
         r = await it.next();
       } catch (e) {
+        if (endedByUser()) return;
         session.warn(
           'capture_read_error',
           session.bytesRead,

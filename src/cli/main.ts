@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
-import { CaptureError } from '../capture/index.ts';
+import { CaptureError, endStdinCapture } from '../capture/index.ts';
 import { OutputError, removeTemporaryOutputs } from '../output/index.ts';
 import { register as registerClassify } from './classify.ts';
 import { EXIT_USAGE, paint, UserError } from './common.ts';
@@ -107,15 +107,26 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // Interrupted: never leave a half-written output behind (outputs are written to a temporary file and renamed).
+  // Interrupted while reading a capture on stdin (`tcpdump -w - | flowsieve ...`, then Ctrl-C): the first SIGINT
+  // ends the input like an end of stream, so the flows read so far are finished and written. Otherwise, or on a
+  // second signal: never leave a half-written output behind (outputs go to a temporary file, renamed at the end).
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    process.once(signal, () => {
+    const abort = () => {
       removeTemporaryOutputs();
       process.stderr.write(`\nflowsieve: interrupted (${signal}); no output was left half-written\n`);
       process.exit(code);
+    };
+    process.once(signal, () => {
+      // SIGTERM (a supervisor stopping us) still aborts at once; only Ctrl-C means "stop capturing, keep the flows".
+      if (signal === 'SIGINT' && endStdinCapture()) {
+        process.stderr.write(
+          `\nflowsieve: ${signal}: input ended; finishing the flows read so far (${signal} again to abort)\n`,
+        );
+        process.once(signal, abort);
+      } else abort();
     });
   }
   // `flowsieve ... | head`: a closed pipe ends the run quietly instead of with a stack trace.

@@ -3,13 +3,13 @@
  * stdout output, unwritable output detected before reading, the config file, and Parquet that DuckDB reads back.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { bytes, tcpFrame, udpFrame } from '../helpers/packets.ts';
-import { writePcap, writePcapng } from '../helpers/pcap-writer.ts';
+import { type WritePacket, writePcap, writePcapng } from '../helpers/pcap-writer.ts';
 import { at } from '../helpers/run.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 
@@ -143,4 +143,46 @@ test('Parquet output reads back in DuckDB with the same rows and types', async (
   assert.equal(rows[0]!.bwd_packets, 1n);
   assert.equal(rows[1]!.src_ip, '10.0.0.1');
   assert.equal(rows[1]!.tls_sni, null);
+});
+
+test('Ctrl-C on a live stdin capture ends the input: the flows read so far are finished and written', async () => {
+  // A scan whose flows end by RST (written once the 5 s linger has passed in capture time), then one open TCP flow; stdin stays open like a live pipe.
+  const live: WritePacket[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = { src: '10.5.0.9', dst: '10.5.0.1', sport: 50000, dport: 100 + i };
+    live.push(
+      { tsUs: at(i), data: tcpFrame({ ...c, flags: 'S' }) },
+      { tsUs: at(i + 0.001), data: tcpFrame({ src: c.dst, dst: c.src, sport: c.dport, dport: c.sport, flags: 'RA' }) },
+    );
+  }
+  live.push({
+    tsUs: at(10),
+    data: tcpFrame({ src: '10.5.0.9', dst: '10.5.0.2', sport: 50001, dport: 22, flags: 'S' }),
+  });
+  const child = spawn(process.execPath, [BIN, 'extract', '-', '-o', '-'], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdin.write(writePcap(live));
+  // The first finished flow on stdout shows the stream is being read; then the user presses Ctrl-C.
+  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  assert.equal(await closed, 0, err);
+  const rows = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { dst_port: number; end_reason: string });
+  assert.equal(rows.length, 4);
+  assert.deepEqual(rows.map((r) => r.end_reason).sort(), ['end_of_capture', 'rst', 'rst', 'rst']);
+  assert.match(err, /input ended; finishing the flows read so far/);
+  child.stdin.destroy();
 });

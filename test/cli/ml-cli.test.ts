@@ -8,14 +8,14 @@
  * 20-tree model must rank every scan flow above every exchange.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { writePcap } from '../helpers/pcap-writer.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
-import { exchanges, scan } from '../helpers/traffic.ts';
+import { exchanges, scan, TRAIN_ARGS, writeLabelledCaptures } from '../helpers/traffic.ts';
 
 const BIN = path.join(PROJECT_ROOT, 'bin/flowsieve.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-ml-cli-'));
@@ -27,34 +27,10 @@ function run(args: string[], input?: Uint8Array) {
 }
 
 const file = (name: string): string => path.join(dir, name);
-let scanPcap: Uint8Array;
 
 before(() => {
-  writeFileSync(file('benign-1.pcap'), writePcap(exchanges('10.1.0.10', '10.1.0.1', 40, 0)));
-  writeFileSync(file('benign-2.pcap'), writePcap(exchanges('10.2.0.10', '10.2.0.1', 30, 100)));
-  scanPcap = writePcap(scan('10.9.0.99', '10.9.0.1', 60, 0, 1));
-  writeFileSync(file('malicious-1.pcap'), scanPcap);
-  writeFileSync(file('malicious-2.pcap'), writePcap(scan('10.8.0.99', '10.8.0.1', 50, 50, 2000)));
-  const r = run([
-    'train',
-    '--label',
-    'benign=benign-*.pcap',
-    '--label',
-    'malicious=malicious-*.pcap',
-    '--features',
-    'behaviour',
-    '--weight-by',
-    'capture',
-    '--trees',
-    '20',
-    '--valid-fraction',
-    '0',
-    '-q',
-    '-o',
-    'model.json',
-    '--report',
-    'train.html',
-  ]);
+  writeLabelledCaptures(dir);
+  const r = run([...TRAIN_ARGS, '-q', '-o', 'model.json', '--report', 'train.html']);
   assert.equal(r.code, 0, r.stderr);
 });
 
@@ -120,6 +96,33 @@ test('classify reads a capture on stdin; --min-score keeps only the scan; --repo
   assert.equal(kept.length, 8);
   assert.ok(kept.every((r) => r.src_ip === '10.3.0.99'));
   assert.ok(existsSync(file('c.html')));
+});
+
+test('classify on a live stdin pipe writes verdicts while the pipe is still open', async () => {
+  // First the scan (its flows end idle once traffic 200 s later arrives), then that later traffic; stdin stays
+  // open: the verdicts must come out without waiting for the end of the stream.
+  const first = writePcap([...scan('10.4.0.99', '10.4.0.1', 5, 0, 100), ...exchanges('10.4.0.10', '10.4.0.1', 1, 200)]);
+  const child = spawn(process.execPath, [BIN, 'classify', '-', '--model', 'model.json', '-q'], {
+    cwd: dir,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const firstLines = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (out.split('\n').length > 5) resolve(out);
+    });
+    child.on('exit', () => reject(new Error(`classify exited before writing 5 verdicts: ${out}`)));
+  });
+  child.stdin.write(first);
+  const lines = (await firstLines).trim().split('\n').slice(0, 5);
+  assert.equal(child.exitCode, null, 'stdin is still open');
+  for (const l of lines) assert.equal((JSON.parse(l) as { src_ip: string }).src_ip, '10.4.0.99');
+  child.stdin.end();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0);
+  assert.equal(out.trim().split('\n').length, 6);
 });
 
 test('--fail-on-score exits 1 when a flow reaches it, 0 otherwise', () => {

@@ -2,8 +2,10 @@
  * Generated traffic with a known answer for the learning tests: complete HTTP-like exchanges ("benign") and SYN
  * port scans answered by RST ("malicious") — separable by TCP flags alone.
  */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { tcpFrame } from './packets.ts';
-import type { WritePacket } from './pcap-writer.ts';
+import { type WritePacket, writePcap } from './pcap-writer.ts';
 import { at } from './run.ts';
 
 /** `n` complete exchanges from `client` to `server`:80, 1 s apart, with varying request/response sizes. */
@@ -47,3 +49,31 @@ export function scan(scanner: string, target: string, n: number, t0: number, fir
   }
   return out;
 }
+
+/**
+ * The labelled training set of the learning tests, written into `dir`: benign-1/2.pcap (40 and 30 exchanges) and
+ * malicious-1/2.pcap (scans of 60 and 50 ports).
+ */
+export function writeLabelledCaptures(dir: string): void {
+  writeFileSync(path.join(dir, 'benign-1.pcap'), writePcap(exchanges('10.1.0.10', '10.1.0.1', 40, 0)));
+  writeFileSync(path.join(dir, 'benign-2.pcap'), writePcap(exchanges('10.2.0.10', '10.2.0.1', 30, 100)));
+  writeFileSync(path.join(dir, 'malicious-1.pcap'), writePcap(scan('10.9.0.99', '10.9.0.1', 60, 0, 1)));
+  writeFileSync(path.join(dir, 'malicious-2.pcap'), writePcap(scan('10.8.0.99', '10.8.0.1', 50, 50, 2000)));
+}
+
+/** `flowsieve train` options for that set (run in `dir`): behaviour features, capture weighting, 20 rounds. */
+export const TRAIN_ARGS: readonly string[] = [
+  'train',
+  '--label',
+  'benign=benign-*.pcap',
+  '--label',
+  'malicious=malicious-*.pcap',
+  '--features',
+  'behaviour',
+  '--weight-by',
+  'capture',
+  '--trees',
+  '20',
+  '--valid-fraction',
+  '0',
+];
