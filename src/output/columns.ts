@@ -54,3 +54,16 @@ export function uniqueColumns(columns: readonly ColumnSpec[]): ColumnSpec[] {
   }
   return out;
 }
+
+/** row.tls.cert for path ['tls', 'cert'] as getColumn walks it; undefined when a level is not an object. */
+export function lookupGroup(
+  row: Record<string, unknown>,
+  path: readonly string[],
+): Record<string, unknown> | undefined {
+  let g: unknown = row;
+  for (let p = 0; p < path.length; p++) {
+    if (g === null || typeof g !== 'object') return undefined;
+    g = (g as Record<string, unknown>)[path[p]!];
+  }
+  return g === null || typeof g !== 'object' ? undefined : (g as Record<string, unknown>);
+}

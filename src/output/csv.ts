@@ -7,6 +7,7 @@
 import type { ColumnSpec } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_INDEX } from '../features/stats.ts';
+import { lookupGroup } from './columns.ts';
 import { encoded, type TextWriter } from './text.ts';
 
 export function csvField(v: unknown): string {
@@ -125,14 +126,4 @@ export function csvRowWriter(columns: readonly ColumnSpec[]): (w: TextWriter, ro
     }
     w.byte(NEWLINE);
   };
-}
-
-/** row.tls.cert for path ['tls', 'cert'] as getColumn walks it; undefined when a level is not an object. */
-function lookupGroup(row: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | undefined {
-  let g: unknown = row;
-  for (let p = 0; p < path.length; p++) {
-    if (g === null || typeof g !== 'object') return undefined;
-    g = (g as Record<string, unknown>)[path[p]!];
-  }
-  return g === null || typeof g !== 'object' ? undefined : (g as Record<string, unknown>);
 }

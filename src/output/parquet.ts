@@ -28,6 +28,7 @@ import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_INDEX } from '../features/stats.ts';
 import { ByteSink, T_BINARY, T_I32, T_STRUCT } from './bytes.ts';
+import { lookupGroup } from './columns.ts';
 
 // parquet.thrift enums.
 const TYPE_BOOLEAN = 0;
@@ -997,14 +998,4 @@ export class ParquetRowWriter {
 /** Index of the top-level flow_id column, -1 when absent. */
 export function flowIdIndex(columns: readonly ColumnSpec[]): number {
   return columns.findIndex((c) => c.key === 'flow_id' && !c.group);
-}
-
-/** row.tls.cert for path ['tls', 'cert']; undefined when a level is missing or not an object. */
-function lookupGroup(row: Record<string, unknown>, path: readonly string[]): Record<string, unknown> | undefined {
-  let g: unknown = row;
-  for (let p = 0; p < path.length; p++) {
-    if (g === null || typeof g !== 'object') return undefined;
-    g = (g as Record<string, unknown>)[path[p]!];
-  }
-  return g === null || typeof g !== 'object' ? undefined : (g as Record<string, unknown>);
 }
