@@ -6,7 +6,6 @@
  *   await extract({ inputs: ['capture.pcap'], onFlow: (row) => console.log(row.src_ip, row.tls?.sni) });
  *   const { flows } = await classify({ inputs: ['capture.pcap'] });   // p_malicious, verdict, reasons per flow
  */
-import { fileURLToPath } from 'node:url';
 import type { CaptureWarning } from './capture/index.ts';
 import { defaultMeters, type FeatureOptions, meterColumns } from './features/index.ts';
 import type { FlowRow } from './features/meter.ts';
@@ -22,6 +21,7 @@ import {
   SOURCE_FILE_COLUMN,
 } from './pipeline.ts';
 import { FlowScorer } from './score.ts';
+import { packagePath } from './util/package.ts';
 
 export { flowColumns } from './tables.ts';
 
@@ -114,7 +114,7 @@ export interface ScoredFlow extends Record<string, unknown> {
 }
 
 /** The bundled model (models/README.md says what it was trained on and what it cannot know). */
-export const DEFAULT_MODEL = fileURLToPath(new URL('../models/default.json', import.meta.url));
+export const DEFAULT_MODEL = packagePath('models', 'default.json');
 
 /**
  * Extract flows from captures and score them with a model: each flow as JSONL would show it, plus p_malicious,

@@ -27,9 +27,9 @@ import { type ModelFile, modelToJson, saveModel } from './ml/model.ts';
 import { InputError, parseTableBytes, type RawTable, readTableFile, sniffFormat, tableFormatOf } from './ml/table.ts';
 import { type CvResult, crossValidate, DEFAULT_FIT, type FitOptions, type FitResult, fitModel } from './ml/train.ts';
 import { cellText, flowColumns, isSchemaTextColumn } from './tables.ts';
+import { PACKAGE_VERSION } from './util/package.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-export const GENERATOR = `flowsieve ${pkg.version}`;
+export const GENERATOR = `flowsieve ${PACKAGE_VERSION}`;
 
 function hashFile(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');

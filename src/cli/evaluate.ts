@@ -4,7 +4,6 @@
  * F1 per class and macro, ROC-AUC, PR-AUC, MCC, the confusion matrix and TPR at 1 % / 0.1 % FPR.
  */
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { CompiledForest } from '../ml/compile.ts';
 import { buildDataset, type Dataset } from '../ml/dataset.ts';
@@ -13,6 +12,7 @@ import { evaluate, type Metrics } from '../ml/metrics.ts';
 import { loadModel, type Model } from '../ml/model.ts';
 import { crossValidate } from '../ml/train.ts';
 import { isSchemaTextColumn, mapFeatures } from '../tables.ts';
+import { packagePath } from '../util/package.ts';
 import { info, parsePositiveInt, progressBar, UserError } from './common.ts';
 import {
   asUserError,
@@ -26,7 +26,7 @@ import {
   writeReportFile,
 } from './train.ts';
 
-export const DEFAULT_MODEL_PATH = fileURLToPath(new URL('../../models/default.json', import.meta.url));
+export const DEFAULT_MODEL_PATH = packagePath('models', 'default.json');
 
 export function loadModelOrFail(file: string | undefined): Model {
   try {

@@ -7,14 +7,13 @@ import { Command, CommanderError } from 'commander';
 import { z } from 'zod';
 import { CaptureError, endStdinCapture } from '../capture/index.ts';
 import { OutputError, removeTemporaryOutputs } from '../output/index.ts';
+import { PACKAGE_VERSION } from '../util/package.ts';
 import { register as registerClassify } from './classify.ts';
 import { EXIT_USAGE, paint, UserError } from './common.ts';
 import { register as registerEvaluate } from './evaluate.ts';
 import { register as registerExtract } from './extract.ts';
 import { register as registerReport } from './report.ts';
 import { register as registerTrain } from './train.ts';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
  * flowsieve.config.json: defaults for the options people repeat, per command, with the option names as on the
@@ -77,7 +76,7 @@ export function buildProgram(): Command {
     .description(
       'Packet captures → flow records with encrypted-traffic features, and tree models that rank the riskiest flows',
     )
-    .version(pkg.version, '-V, --version')
+    .version(PACKAGE_VERSION, '-V, --version')
     .showSuggestionAfterError(true)
     .showHelpAfterError('(add --help for usage)')
     .option('--config <file>', 'option defaults per command (default: ./flowsieve.config.json when present)')

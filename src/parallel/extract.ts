@@ -107,8 +107,15 @@ function mergeStats(into: ExtractStats, s: ExtractStats, wholeInput: boolean): v
   into.file_errors.push(...s.file_errors);
 }
 
-/** Start a worker running src/parallel/worker.ts through tsx's loader (the sources are TypeScript). */
+/**
+ * Start a worker: the bundled dist/parallel/worker.mjs when this code runs from the bundle (`npm run build`), else
+ * src/parallel/worker.ts through tsx's loader.
+ */
 function startWorker(config: unknown): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    // Bundled: this code is part of <outdir>/cli/main.mjs, beside <outdir>/parallel/worker.mjs.
+    return new Worker(new URL('../parallel/worker.mjs', import.meta.url), { workerData: config });
+  }
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const entry = new URL('./worker.ts', import.meta.url).href;
   // A worker does not inherit loader hooks registered at run time (bin/flowsieve.js registers tsx that way).

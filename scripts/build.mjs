@@ -1,0 +1,27 @@
+// Bundles the TypeScript sources into dist/ with esbuild (installed with tsx), so the CLI starts without compiling
+// ~150 modules on every run: `flowsieve --version` 0.66 s → 0.25 s wall, and each `--threads` worker likewise.
+// Plain JavaScript on purpose: npm runs it from "prepare" during `npm ci`, before anything else is set up.
+// bin/flowsieve.js uses the bundle only while it is newer than every file under src/.
+// Usage: node scripts/build.mjs [--outdir DIR]   (DIR defaults to dist; tests build elsewhere)
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const at = process.argv.indexOf('--outdir');
+const outdir = resolve(root, at > 0 ? process.argv[at + 1] : 'dist');
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { 'cli/main': 'src/cli/main.ts', 'parallel/worker': 'src/parallel/worker.ts' },
+  outdir,
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Dependencies stay in node_modules (parquet-wasm loads its .wasm file relative to itself).
+  packages: 'external',
+  logLevel: 'warning',
+});
