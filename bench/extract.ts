@@ -177,6 +177,8 @@ function gitCommit(): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // Measure what users run: the bundled CLI (bin/flowsieve.js falls back to tsx when dist/ is older than src/).
+  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   const captures: Capture[] = [
     {
       name: 'lab',
