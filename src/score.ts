@@ -1,28 +1,37 @@
 /**
- * Scoring flows as they finish: rows from the extract pipeline are gathered into small batches, turned into the
- * same flow-table cells a CSV/JSONL/Parquet input would give (so derived columns and feature mapping are computed by
- * the very code that scores flow tables), scored with the compiled forest and handed on. Memory holds one batch,
- * not the capture's flows, so `classify` streams a large capture or a live `tcpdump -w -` pipe.
+ * Scoring flows as they finish: rows from the extract pipeline are gathered into small batches, scored with the
+ * compiled forest and handed on. Memory holds one batch, not the capture's flows, so `classify` streams a large
+ * capture or a live `tcpdump -w -` pipe.
+ *
+ * Features equal what the flow table of the same flows (CSV/JSONL/Parquet) gives: numeric and boolean columns are
+ * read straight from the record with the value a table cell parses to (featureValue: cellToNumber of cellText,
+ * without formatting ~150 numbers per flow and parsing them back — that round trip was half of classify's time);
+ * derived and text features are computed from text cells by the very code that scores flow tables.
  *
  * A batch closes when it holds `batchSize` flows, or `maxDelayMs` after its first flow when the input is quiet (a
  * live stream must not sit on a finished flow waiting for more traffic).
  */
-import { type ColumnSpec, type FlowRow, flatName, getColumn } from './features/meter.ts';
+import { type ColumnSpec, type FlowRow, flatName } from './features/meter.ts';
+import { statsVector } from './features/record.ts';
+import { STATS_INDEX } from './features/stats.ts';
 import { CompiledForest } from './ml/compile.ts';
 import { featureMatrix } from './ml/dataset.ts';
 import { topReasons } from './ml/explain.ts';
-import { DERIVED_SOURCE_COLUMNS, withDerivedColumns } from './ml/features.ts';
+import { DERIVED_COLUMNS, DERIVED_SOURCE_COLUMNS, withDerivedColumns } from './ml/features.ts';
 import type { Model } from './ml/model.ts';
-import type { RawTable } from './ml/table.ts';
+import { cellToNumber, type RawTable } from './ml/table.ts';
 import { CIC2017_SOURCE } from './output/cic2017.ts';
-import { IDENTITY_COLUMNS, SOURCE_FILE_COLUMN } from './pipeline.ts';
+import { type Accessor, columnAccessor } from './output/columns.ts';
 import { cellText, flowColumns, mapFeatures } from './tables.ts';
 
 /** One batch of scored flows: the flow records, their table cells, features and scores. */
 export interface ScoredBatch {
   /** The flows as extracted (FlowRow, nested per protocol group). */
   rows: FlowRow[];
-  /** The same flows as flow-table cells (text), with derived and model-mapped columns. */
+  /**
+   * The same flows as flow-table cells (text) with derived and model-mapped columns: every column with
+   * `allColumns`, else only the columns the text-derived features need (numeric features go straight into `x`).
+   */
   table: RawTable;
   /** Column-major feature matrix (model features × rows). */
   x: Float32Array;
@@ -34,7 +43,7 @@ export interface ScoredBatch {
 
 export interface FlowScorerOptions {
   /** Keep every column of the flow record in `table` (the report wants SNI, JA3, certificates); default: only
-   *  identity columns and what the model reads. */
+   *  what the text-derived features read. */
   allColumns?: boolean;
   /** The rows carry `source_file` (several inputs). */
   withSourceFile?: boolean;
@@ -45,9 +54,30 @@ export interface FlowScorerOptions {
   maxDelayMs?: number;
 }
 
+/** A row value as a model feature: exactly what cellToNumber(cellText(v)) gives, without the text round trip. */
+function featureValue(v: unknown): number {
+  if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : Number.NaN; // + 0: −0 reads back as "0"
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v === null || v === undefined) return Number.NaN;
+  return cellToNumber(cellText(v));
+}
+
 export class FlowScorer {
+  /** Columns gathered as text cells: what derived columns read and text features (every column with allColumns). */
   private readonly specs: ColumnSpec[];
+  private readonly getters: Accessor[];
   private readonly names: string[];
+  /**
+   * Model features read straight from the row into the matrix (numeric and boolean flow columns, CIC aliases of
+   * them): their index among the features, the stats-vector index (−1: read through the accessor) and accessor.
+   */
+  private readonly directFeature: Int32Array;
+  private readonly directStats: Int32Array;
+  private readonly directGet: Accessor[];
+  /** The other features (derived columns, text), computed from the text cells as for a flow table. */
+  private readonly tableFeatures: string[];
+  private readonly tableFeature: Int32Array;
+  private readonly allColumns: boolean;
   private readonly forest: CompiledForest;
   private readonly scratch: Float64Array;
   private readonly batchSize: number;
@@ -55,6 +85,8 @@ export class FlowScorer {
   private readonly source: string;
   private rows: FlowRow[] = [];
   private cells: (string | null)[][];
+  /** Column-major features of the batch, stride batchSize. */
+  private x: Float32Array;
   private timer: NodeJS.Timeout | null = null;
   /** A failure inside a timer-driven flush, rethrown by the next add/flush (a timer has no caller to throw to). */
   private pending: unknown = null;
@@ -66,11 +98,28 @@ export class FlowScorer {
   ) {
     const features = model.file.features;
     const all = flowColumns(undefined, opts.withSourceFile === true);
-    if (opts.allColumns) this.specs = all;
+    const byName = new Map(all.map((c) => [flatName(c), c]));
+    const derived = new Set(DERIVED_COLUMNS);
+    const direct: { f: number; spec: ColumnSpec }[] = [];
+    const tableFeatures: { f: number; name: string }[] = [];
+    features.forEach((name, f) => {
+      // A flowsieve column by its own name, else a CIC column by its flowsieve source (mapFeatures' alias).
+      const spec = derived.has(name) ? undefined : (byName.get(name) ?? byName.get(CIC2017_SOURCE.get(name) ?? ''));
+      if (spec !== undefined && (spec.type === 'int' || spec.type === 'float' || spec.type === 'bool')) {
+        direct.push({ f, spec });
+      } else tableFeatures.push({ f, name });
+    });
+    this.directFeature = Int32Array.from(direct, (d) => d.f);
+    this.directStats = Int32Array.from(direct, (d) => (d.spec.group ? -1 : (STATS_INDEX.get(d.spec.key) ?? -1)));
+    this.directGet = direct.map((d) => columnAccessor(d.spec));
+    this.tableFeatures = tableFeatures.map((t) => t.name);
+    this.tableFeature = Int32Array.from(tableFeatures, (t) => t.f);
+    this.allColumns = opts.allColumns === true;
+    if (this.allColumns) this.specs = all;
     else {
-      // Identity columns for the output, the model's own columns, what derived columns and CIC aliases read.
-      const needed = new Set<string>([...IDENTITY_COLUMNS, SOURCE_FILE_COLUMN].map(flatName));
-      for (const f of features) {
+      // What derived columns and the table features (and their aliases) read; callers take identity from `rows`.
+      const needed = new Set<string>();
+      for (const f of this.tableFeatures) {
         needed.add(f);
         const alias = CIC2017_SOURCE.get(f);
         if (alias !== undefined) needed.add(alias);
@@ -78,23 +127,38 @@ export class FlowScorer {
       for (const s of DERIVED_SOURCE_COLUMNS) needed.add(s);
       this.specs = all.filter((c) => needed.has(flatName(c)));
     }
+    this.getters = this.specs.map(columnAccessor);
     this.names = this.specs.map(flatName);
     this.cells = this.names.map(() => []);
     this.forest = new CompiledForest(model.forest);
     this.scratch = new Float64Array(features.length);
     this.batchSize = opts.batchSize ?? 1024;
+    this.x = new Float32Array(features.length * this.batchSize);
     this.maxDelayMs = opts.maxDelayMs ?? 0;
     this.source = opts.source ?? '';
     // Fail before any traffic is read when the model wants columns a flow record cannot provide.
-    this.table(
-      this.names.map(() => []),
-      0,
+    featureMatrix(
+      this.table(
+        this.names.map(() => []),
+        0,
+      ),
+      this.tableFeatures,
     );
   }
 
   add(row: FlowRow): void {
     this.rethrow();
-    for (let i = 0; i < this.specs.length; i++) this.cells[i]!.push(cellText(getColumn(row, this.specs[i]!)));
+    const r = this.rows.length;
+    for (let i = 0; i < this.getters.length; i++) this.cells[i]!.push(cellText(this.getters[i]!(row)));
+    const x = this.x;
+    const stride = this.batchSize;
+    const vec = statsVector(row);
+    for (let d = 0; d < this.directFeature.length; d++) {
+      const si = this.directStats[d]!;
+      const v = vec !== undefined && si >= 0 ? vec[si]! : featureValue(this.directGet[d]!(row));
+      // The stats vector holds NaN for null; its finite values are the numbers the row shows.
+      x[this.directFeature[d]! * stride + r] = Number.isFinite(v) ? v + 0 : Number.NaN;
+    }
     this.rows.push(row);
     if (this.rows.length >= this.batchSize) this.flush();
     else if (this.maxDelayMs > 0 && this.timer === null) {
@@ -124,7 +188,21 @@ export class FlowScorer {
     this.rows = [];
     this.cells = this.names.map(() => []);
     const features = this.model.file.features;
-    const x = featureMatrix(table, features);
+    const nF = features.length;
+    // The batch's matrix with stride n (a short last batch is compacted); the next batch gets a fresh buffer,
+    // since reasons(r) may still read this one.
+    let x = this.x;
+    this.x = new Float32Array(nF * this.batchSize);
+    if (n < this.batchSize) {
+      const packed = new Float32Array(nF * n);
+      for (let f = 0; f < nF; f++) packed.set(x.subarray(f * this.batchSize, f * this.batchSize + n), f * n);
+      x = packed;
+    }
+    if (this.tableFeatures.length > 0) {
+      const tx = featureMatrix(table, this.tableFeatures);
+      for (let t = 0; t < this.tableFeature.length; t++)
+        x.set(tx.subarray(t * n, (t + 1) * n), this.tableFeature[t]! * n);
+    }
     const p = this.forest.pMalicious(x, n);
     const { forest } = this.model;
     const scratch = this.scratch;
@@ -133,9 +211,7 @@ export class FlowScorer {
 
   private table(cells: (string | null)[][], nRows: number): RawTable {
     const t: RawTable = { names: this.names, cells, nRows, source: this.source, droppedDuplicates: [], sha256: '' };
-    const mapped = mapFeatures(withDerivedColumns(t), this.model.file.features);
-    if (nRows === 0) featureMatrix(mapped, this.model.file.features);
-    return mapped;
+    return mapFeatures(withDerivedColumns(t), this.allColumns ? this.model.file.features : this.tableFeatures);
   }
 
   private rethrow(): void {

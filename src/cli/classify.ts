@@ -11,10 +11,11 @@ import { CompiledForest } from '../ml/compile.ts';
 import { columnKey, featureMatrix } from '../ml/dataset.ts';
 import { topReasons } from '../ml/explain.ts';
 import type { RawTable } from '../ml/table.ts';
+import { columnAccessor } from '../output/columns.ts';
 import { openSink } from '../output/index.ts';
 import { IDENTITY_COLUMNS } from '../pipeline.ts';
 import { FlowScorer } from '../score.ts';
-import { flowColumns, mapFeatures } from '../tables.ts';
+import { cellText, flowColumns, mapFeatures } from '../tables.ts';
 import { resolveInputs } from '../train.ts';
 import { EXIT_FINDINGS, formatCount, info, progressBar, UserError } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
@@ -60,6 +61,20 @@ type OutRow = Record<string, string | number | null | string[]>;
 
 /** A cell that is a plain decimal number (identity columns are written as numbers when every cell is one). */
 const NUMBER = /^-?\d+(\.\d+)?$/;
+
+/** An output column copied from the input: its name and its value in row r of the current batch. */
+type PassColumn = [string, (r: number) => string | number | null];
+
+/**
+ * A flow record's identity value as the output shows it: what its flow-table cell (cellText) gives after the same
+ * number test a table cell gets, without formatting and parsing every number.
+ */
+function capturePassValue(v: unknown, text: boolean): string | number | null {
+  if (v === null || v === undefined) return null;
+  if (!text && typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 1e21) return v + 0;
+  const cell = cellText(v)!;
+  return text ? cell : NUMBER.test(cell) ? Number(cell) : null;
+}
 
 function parseScore(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -179,6 +194,8 @@ Examples:
         { key: 'reasons', type: 'string_list', unit: '', doc: '' },
       ];
       const stringCols = new Set(columns.filter((c) => c.type === 'string').map((c) => c.key));
+      const captureSpecs = new Map(flowColumns().map((c) => [c.key, c]));
+      const captureGetters = capturePass.map((name) => columnAccessor(captureSpecs.get(name)!));
       const sink = openSink({ path: o.output ?? '-', columns });
 
       let flagged = 0;
@@ -190,17 +207,35 @@ Examples:
       // For --report: every flow's score and the reasons of the rows written (all flows, not only --min-score).
       const scored: { t: RawTable; p: Float64Array; reasons: Map<number, string[]> }[] = [];
 
-      /** Score rows 0..n-1 of table `t` (p given), writing those at or above --min-score. */
+      /** Pass-through columns of a flow table: its cells, numbers as numbers in numeric columns. */
+      const tablePass = (t: RawTable): PassColumn[] =>
+        passOf(t.names).map(([name, i]) => {
+          const col = t.cells[i]!;
+          const text = stringCols.has(name);
+          return [
+            name,
+            (r: number) => {
+              const v = col[r] ?? null;
+              return v === null || text ? v : NUMBER.test(v) ? Number(v) : null;
+            },
+          ];
+        });
+
+      /**
+       * Score rows 0..n-1 of a batch (p given), writing those at or above --min-score; `report` is the batch as a
+       * table for --report.
+       */
       const emit = (
-        t: RawTable,
+        n: number,
         p: Float64Array,
         reasonsOf: (r: number) => string[],
-        pass: [string, number][],
+        pass: PassColumn[],
         source: string | null,
+        report: RawTable,
       ): void => {
         const why = new Map<number, string[]>();
-        if (o.report) scored.push({ t, p, reasons: why });
-        for (let r = 0; r < t.nRows; r++) {
+        if (o.report) scored.push({ t: report, p, reasons: why });
+        for (let r = 0; r < n; r++) {
           total++;
           const score = p[r]!;
           maxScore = Math.max(maxScore, score);
@@ -208,10 +243,7 @@ Examples:
           if (minScore !== undefined && score < minScore) continue;
           const row: OutRow = {};
           if (source !== null) row.source_file = source;
-          for (const [name, i] of pass) {
-            const v = t.cells[i]![r] ?? null;
-            row[name] = v === null || stringCols.has(name) ? v : NUMBER.test(v) ? Number(v) : null;
-          }
+          for (const [name, value] of pass) row[name] = value(r);
           row.p_malicious = Number(score.toFixed(6));
           row.verdict = score >= thr ? 'malicious' : 'benign';
           row.reasons = reasonsOf(r);
@@ -234,17 +266,21 @@ Examples:
           const x = featureMatrix(t, features);
           const p = cf.pMalicious(x, t.nRows);
           const src = showSource && !t.names.includes('source_file') ? t.source : null;
-          emit(t, p, (r) => topReasons(model.forest, features, x, t.nRows, r, contrib), passOf(t.names), src);
+          emit(t.nRows, p, (r) => topReasons(model.forest, features, x, t.nRows, r, contrib), tablePass(t), src, t);
         }
         const bar = progressBar('classify', o.quiet === true);
         try {
           for (const [n, file] of captures.entries()) {
-            let pass: [string, number][] | null = null;
             const scorer = new FlowScorer(
               model,
               (b) => {
-                pass ??= passOf(b.table.names);
-                emit(b.table, b.p, b.reasons, pass, showSource ? file : null);
+                // Straight from the flow records: what their text cells would give (see capturePassValue).
+                const pass = capturePass.map((name, k): PassColumn => {
+                  const get = captureGetters[k]!;
+                  const text = stringCols.has(name);
+                  return [name, (r: number) => capturePassValue(get(b.rows[r]!), text)];
+                });
+                emit(b.rows.length, b.p, b.reasons, pass, showSource ? file : null, b.table);
               },
               { allColumns: o.report !== undefined, source: file, maxDelayMs: file === '-' ? 1000 : 0 },
             );

@@ -1,0 +1,82 @@
+/**
+ * Reasons come from PathContributions (src/ml/explain.ts), a flattened copy of the forest: its per-feature
+ * contributions must equal tree.ts `contributions` bit for bit, for binary and multiclass GBDT and for RF, with
+ * missing values routed both ways, and the reason text must name the largest contributions.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PathContributions, topReasons } from '../../src/ml/explain.ts';
+import { type TrainSet, trainGbdt } from '../../src/ml/gbdt.ts';
+import { Prng } from '../../src/ml/prng.ts';
+import { trainRf } from '../../src/ml/rf.ts';
+import { contributions, type Forest } from '../../src/ml/tree.ts';
+
+/** Class from x0 and x1 (binary: x0 + x1 > 1; K classes: bands of x0); x3 missing for a part of class 1. */
+function data(n: number, seed: number, K: number): TrainSet {
+  const rng = new Prng(seed);
+  const nF = 5;
+  const x = new Float32Array(n * nF);
+  const y = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const a = rng.nextFloat();
+    const b = rng.nextFloat();
+    x[r] = a;
+    x[n + r] = b;
+    x[2 * n + r] = rng.nextFloat();
+    y[r] = K === 2 ? (a + b > 1 ? 1 : 0) : Math.min(K - 1, Math.floor(a * K));
+    x[3 * n + r] = y[r] === 1 && b > 0.5 ? Number.NaN : rng.nextFloat();
+    x[4 * n + r] = r % 7 === 0 ? Number.NaN : rng.nextFloat() * 100;
+  }
+  return { x, nRows: n, nF, y, nClasses: K, weight: null };
+}
+
+function assertSameContributions(forest: Forest, set: TrainSet): void {
+  const paths = new PathContributions(forest);
+  const want = new Float64Array(set.nF);
+  const got = new Float64Array(set.nF);
+  for (let r = 0; r < set.nRows; r++) {
+    contributions(forest, set.x, set.nRows, r, want);
+    paths.into(set.x, set.nRows, r, got);
+    assert.deepEqual(got, want, `row ${r}`);
+  }
+}
+
+test('flattened contributions equal tree walks: binary GBDT', () => {
+  const train = data(2000, 1, 2);
+  const forest = trainGbdt(train, null, { nTrees: 40, maxDepth: 5, seed: 2 }).forest;
+  assertSameContributions(forest, data(500, 9, 2));
+});
+
+test('flattened contributions equal tree walks: multiclass GBDT (benign logit, negated)', () => {
+  const forest = trainGbdt(data(2000, 3, 3), null, { nTrees: 15, maxDepth: 4, seed: 4 }).forest;
+  assertSameContributions(forest, data(400, 10, 3));
+});
+
+test('flattened contributions equal tree walks: random forest (deep trees)', () => {
+  const forest = trainRf(data(1500, 5, 2), { nTrees: 12, seed: 6 });
+  assertSameContributions(forest, data(400, 11, 2));
+});
+
+test('reasons name the features with the largest contributions, with value and sign', () => {
+  const set = data(300, 12, 2);
+  const forest = trainGbdt(data(2000, 1, 2), null, { nTrees: 40, maxDepth: 5, seed: 2 }).forest;
+  const names = ['a', 'b', 'noise', 'sometimes_missing', 'big'];
+  const scratch = new Float64Array(set.nF);
+  const want = new Float64Array(set.nF);
+  for (let r = 0; r < set.nRows; r++) {
+    const reasons = topReasons(forest, names, set.x, set.nRows, r, scratch);
+    contributions(forest, set.x, set.nRows, r, want);
+    const top = [...want.keys()]
+      .filter((i) => want[i] !== 0)
+      .sort((i, j) => Math.abs(want[j]!) - Math.abs(want[i]!) || i - j)
+      .slice(0, 3);
+    assert.deepEqual(
+      reasons.map((s) => s.slice(0, s.indexOf('='))),
+      top.map((i) => names[i]),
+    );
+    for (const [k, s] of reasons.entries()) {
+      const c = want[top[k]!]!;
+      assert.ok(s.endsWith(`(${c >= 0 ? '+' : ''}${c.toFixed(3)})`), s);
+    }
+  }
+});
