@@ -20,7 +20,7 @@ import { topReasons } from './ml/explain.ts';
 import { DERIVED_COLUMNS, DERIVED_SOURCE_COLUMNS, withDerivedColumns } from './ml/features.ts';
 import type { Model } from './ml/model.ts';
 import { cellToNumber, type RawTable } from './ml/table.ts';
-import { CIC2017_SOURCE } from './output/cic2017.ts';
+import { CIC_SOURCE } from './output/cic2017.ts';
 import { type Accessor, columnAccessor } from './output/columns.ts';
 import { cellText, flowColumns, mapFeatures } from './tables.ts';
 
@@ -104,7 +104,7 @@ export class FlowScorer {
     const tableFeatures: { f: number; name: string }[] = [];
     features.forEach((name, f) => {
       // A flowsieve column by its own name, else a CIC column by its flowsieve source (mapFeatures' alias).
-      const spec = derived.has(name) ? undefined : (byName.get(name) ?? byName.get(CIC2017_SOURCE.get(name) ?? ''));
+      const spec = derived.has(name) ? undefined : (byName.get(name) ?? byName.get(CIC_SOURCE.get(name) ?? ''));
       if (spec !== undefined && (spec.type === 'int' || spec.type === 'float' || spec.type === 'bool')) {
         direct.push({ f, spec });
       } else tableFeatures.push({ f, name });
@@ -121,7 +121,7 @@ export class FlowScorer {
       const needed = new Set<string>();
       for (const f of this.tableFeatures) {
         needed.add(f);
-        const alias = CIC2017_SOURCE.get(f);
+        const alias = CIC_SOURCE.get(f);
         if (alias !== undefined) needed.add(alias);
       }
       for (const s of DERIVED_SOURCE_COLUMNS) needed.add(s);
@@ -211,7 +211,7 @@ export class FlowScorer {
 
   private table(cells: (string | null)[][], nRows: number): RawTable {
     const t: RawTable = { names: this.names, cells, nRows, source: this.source, droppedDuplicates: [], sha256: '' };
-    return mapFeatures(withDerivedColumns(t), this.allColumns ? this.model.file.features : this.tableFeatures);
+    return mapFeatures(withDerivedColumns(t), this.allColumns ? this.model.file.features : this.tableFeatures, true);
   }
 
   private rethrow(): void {

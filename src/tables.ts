@@ -9,7 +9,7 @@ import { type ColumnSpec, flatName } from './features/meter.ts';
 import { detectDialect } from './ml/dataset.ts';
 import { DERIVED_COLUMNS } from './ml/features.ts';
 import type { RawTable } from './ml/table.ts';
-import { CIC2017_SOURCE } from './output/cic2017.ts';
+import { CIC_SOURCE, CIC_WITHOUT_SOURCE, cicSynonyms } from './output/cic2017.ts';
 import { IDENTITY_COLUMNS, SOURCE_FILE_COLUMN } from './pipeline.ts';
 
 /** Every column of a flow record in the default dialect, in output order. */
@@ -30,23 +30,34 @@ export function cellText(v: unknown): string | null {
 
 /**
  * Make a table offer a model's feature names:
- *  - a model trained on CIC-IDS2017 columns applied to flowsieve's default output gets each CIC column as an
- *    alias of its flowsieve source column (src/output/cic2017.ts);
+ *  - a model trained on CICFlowMeter CSVs (CIC-IDS2017, current CICFlowMeter or CSE-CIC-IDS2018 names) applied to
+ *    flowsieve's default output gets each CIC column as an alias of its flowsieve source column
+ *    (src/output/cic2017.ts), and applied to a CSV of another CIC dialect, as an alias of the same column there;
  *  - a flowsieve-dialect table lacking some flowsieve columns (JSON Lines omit a group no flow has, e.g. `ssh_*`
- *    in a capture without SSH) gets them as empty (missing) columns — absent there means "not observed".
- * Anything else still missing is reported by featureMatrix/buildDataset, naming the columns.
+ *    in a capture without SSH) gets them as empty (missing) columns — absent there means "not observed"; so do
+ *    the CIC columns flowsieve has no equivalent of (CIC_WITHOUT_SOURCE; classify warns about them).
+ * Anything else still missing is reported by featureMatrix/buildDataset, naming the columns. `flowsieveTable`
+ * says whether `t` holds flowsieve's columns when its names alone cannot (a scorer's partial table).
  */
-export function mapFeatures(t: RawTable, features: readonly string[]): RawTable {
+export function mapFeatures(
+  t: RawTable,
+  features: readonly string[],
+  flowsieveTable = detectDialect(t.names) === 'flowsieve',
+): RawTable {
   const have = new Set(t.names);
   if (features.every((f) => have.has(f))) return t;
   const names = [...t.names];
   const cells = [...t.cells];
-  const schema =
-    detectDialect(t.names) === 'flowsieve' ? new Set([...flowColumns().map(flatName), ...DERIVED_COLUMNS]) : null;
+  const schema = flowsieveTable
+    ? new Set([...flowColumns().map(flatName), ...DERIVED_COLUMNS, ...CIC_WITHOUT_SOURCE])
+    : null;
   for (const f of features) {
     if (have.has(f)) continue;
-    const src = CIC2017_SOURCE.get(f);
-    const i = src === undefined ? -1 : t.names.indexOf(src);
+    // The flowsieve source column, else the same CIC column under another dialect's name.
+    let i = -1;
+    for (const src of [CIC_SOURCE.get(f), ...cicSynonyms(f)]) {
+      if (src !== undefined && i < 0) i = t.names.indexOf(src);
+    }
     if (i >= 0) {
       names.push(f);
       cells.push(t.cells[i]!);
@@ -70,4 +81,9 @@ export function isSchemaTextColumn(name: string): boolean {
       .map(flatName),
   );
   return textColumns.has(name);
+}
+
+/** The model features a flowsieve flow record has no equivalent of (scored as missing; see CIC_WITHOUT_SOURCE). */
+export function featuresWithoutSource(features: readonly string[]): string[] {
+  return features.filter((f) => CIC_WITHOUT_SOURCE.has(f));
 }

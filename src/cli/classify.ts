@@ -8,16 +8,16 @@ import type { Command } from 'commander';
 import { extract } from '../api.ts';
 import type { ColumnSpec } from '../features/meter.ts';
 import { CompiledForest } from '../ml/compile.ts';
-import { columnKey, featureMatrix } from '../ml/dataset.ts';
+import { columnKey, detectDialect, featureMatrix } from '../ml/dataset.ts';
 import { topReasons } from '../ml/explain.ts';
 import type { RawTable } from '../ml/table.ts';
 import { columnAccessor } from '../output/columns.ts';
 import { openSink } from '../output/index.ts';
 import { IDENTITY_COLUMNS } from '../pipeline.ts';
 import { FlowScorer } from '../score.ts';
-import { cellText, flowColumns, mapFeatures } from '../tables.ts';
+import { cellText, featuresWithoutSource, flowColumns, mapFeatures } from '../tables.ts';
 import { resolveInputs } from '../train.ts';
-import { EXIT_FINDINGS, formatCount, info, progressBar, UserError } from './common.ts';
+import { EXIT_FINDINGS, formatCount, info, progressBar, UserError, warn } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
 import { asUserError, modelForReport, writeReportFile } from './train.ts';
 
@@ -154,6 +154,12 @@ Examples:
       // flows finish, in batches, so memory does not grow with the capture and a live pipe yields verdicts live.
       const tables = items.flatMap((it) => ('table' in it ? [mapFeatures(it.table, features)] : []));
       const captures = items.flatMap((it) => ('capture' in it ? [it.capture] : []));
+      const unmapped = featuresWithoutSource(features);
+      if (unmapped.length > 0 && (captures.length > 0 || tables.some((t) => detectDialect(t.names) === 'flowsieve'))) {
+        warn(
+          `the model reads ${unmapped.join(', ')}, which flowsieve does not measure the same way: scored as missing`,
+        );
+      }
       const showSource = items.length > 1;
       const captureNames = new Set(flowColumns().map((c) => c.key));
       // One output column per identity key, whatever the dialect calls it (first match per key wins).

@@ -124,3 +124,102 @@ export const CIC2017_SOURCE: ReadonlyMap<string, string> = new Map(
     return typeof v === 'string' && v.startsWith('@') ? [[name, v.slice(1)] as [string, string]] : [];
   }),
 );
+
+/**
+ * The same columns under the names of the other CICFlowMeter CSV dialects (verbatim lists in
+ * ../shared/reference/cic-columns.md): [CIC-IDS2017, current CICFlowMeter (FlowFeature.java; the improved
+ * CIC-IDS2017 release uses it), CSE-CIC-IDS2018 (CICFlowMeter-V4 short names)], listed where the names differ.
+ */
+const DIALECT_NAMES: readonly (readonly [string, string, string])[] = [
+  ['Destination Port', 'Dst Port', 'Dst Port'],
+  ['Total Fwd Packets', 'Total Fwd Packet', 'Tot Fwd Pkts'],
+  ['Total Backward Packets', 'Total Bwd packets', 'Tot Bwd Pkts'],
+  ['Total Length of Fwd Packets', 'Total Length of Fwd Packet', 'TotLen Fwd Pkts'],
+  ['Total Length of Bwd Packets', 'Total Length of Bwd Packet', 'TotLen Bwd Pkts'],
+  ['Fwd Packet Length Max', 'Fwd Packet Length Max', 'Fwd Pkt Len Max'],
+  ['Fwd Packet Length Min', 'Fwd Packet Length Min', 'Fwd Pkt Len Min'],
+  ['Fwd Packet Length Mean', 'Fwd Packet Length Mean', 'Fwd Pkt Len Mean'],
+  ['Fwd Packet Length Std', 'Fwd Packet Length Std', 'Fwd Pkt Len Std'],
+  ['Bwd Packet Length Max', 'Bwd Packet Length Max', 'Bwd Pkt Len Max'],
+  ['Bwd Packet Length Min', 'Bwd Packet Length Min', 'Bwd Pkt Len Min'],
+  ['Bwd Packet Length Mean', 'Bwd Packet Length Mean', 'Bwd Pkt Len Mean'],
+  ['Bwd Packet Length Std', 'Bwd Packet Length Std', 'Bwd Pkt Len Std'],
+  ['Flow Bytes/s', 'Flow Bytes/s', 'Flow Byts/s'],
+  ['Flow Packets/s', 'Flow Packets/s', 'Flow Pkts/s'],
+  ['Fwd IAT Total', 'Fwd IAT Total', 'Fwd IAT Tot'],
+  ['Bwd IAT Total', 'Bwd IAT Total', 'Bwd IAT Tot'],
+  ['Fwd Header Length', 'Fwd Header Length', 'Fwd Header Len'],
+  ['Bwd Header Length', 'Bwd Header Length', 'Bwd Header Len'],
+  ['Fwd Packets/s', 'Fwd Packets/s', 'Fwd Pkts/s'],
+  ['Bwd Packets/s', 'Bwd Packets/s', 'Bwd Pkts/s'],
+  ['Min Packet Length', 'Packet Length Min', 'Pkt Len Min'],
+  ['Max Packet Length', 'Packet Length Max', 'Pkt Len Max'],
+  ['Packet Length Mean', 'Packet Length Mean', 'Pkt Len Mean'],
+  ['Packet Length Std', 'Packet Length Std', 'Pkt Len Std'],
+  ['Packet Length Variance', 'Packet Length Variance', 'Pkt Len Var'],
+  ['FIN Flag Count', 'FIN Flag Count', 'FIN Flag Cnt'],
+  ['SYN Flag Count', 'SYN Flag Count', 'SYN Flag Cnt'],
+  ['RST Flag Count', 'RST Flag Count', 'RST Flag Cnt'],
+  ['PSH Flag Count', 'PSH Flag Count', 'PSH Flag Cnt'],
+  ['ACK Flag Count', 'ACK Flag Count', 'ACK Flag Cnt'],
+  ['URG Flag Count', 'URG Flag Count', 'URG Flag Cnt'],
+  ['CWE Flag Count', 'CWR Flag Count', 'CWE Flag Count'],
+  ['ECE Flag Count', 'ECE Flag Count', 'ECE Flag Cnt'],
+  ['Average Packet Size', 'Average Packet Size', 'Pkt Size Avg'],
+  ['Avg Fwd Segment Size', 'Fwd Segment Size Avg', 'Fwd Seg Size Avg'],
+  ['Avg Bwd Segment Size', 'Bwd Segment Size Avg', 'Bwd Seg Size Avg'],
+  ['Fwd Avg Bytes/Bulk', 'Fwd Bytes/Bulk Avg', 'Fwd Byts/b Avg'],
+  ['Fwd Avg Packets/Bulk', 'Fwd Packet/Bulk Avg', 'Fwd Pkts/b Avg'],
+  ['Fwd Avg Bulk Rate', 'Fwd Bulk Rate Avg', 'Fwd Blk Rate Avg'],
+  ['Bwd Avg Bytes/Bulk', 'Bwd Bytes/Bulk Avg', 'Bwd Byts/b Avg'],
+  ['Bwd Avg Packets/Bulk', 'Bwd Packet/Bulk Avg', 'Bwd Pkts/b Avg'],
+  ['Bwd Avg Bulk Rate', 'Bwd Bulk Rate Avg', 'Bwd Blk Rate Avg'],
+  ['Subflow Fwd Packets', 'Subflow Fwd Packets', 'Subflow Fwd Pkts'],
+  ['Subflow Fwd Bytes', 'Subflow Fwd Bytes', 'Subflow Fwd Byts'],
+  ['Subflow Bwd Packets', 'Subflow Bwd Packets', 'Subflow Bwd Pkts'],
+  ['Subflow Bwd Bytes', 'Subflow Bwd Bytes', 'Subflow Bwd Byts'],
+  ['Init_Win_bytes_forward', 'FWD Init Win Bytes', 'Init Fwd Win Byts'],
+  ['Init_Win_bytes_backward', 'Bwd Init Win Bytes', 'Init Bwd Win Byts'],
+  ['act_data_pkt_fwd', 'Fwd Act Data Pkts', 'Fwd Act Data Pkts'],
+  ['min_seg_size_forward', 'Fwd Seg Size Min', 'Fwd Seg Size Min'],
+];
+
+/** Columns of the improved CIC-IDS2017 release beyond CICFlowMeter's that flowsieve measures the same way. */
+const EXTRA_SOURCES: readonly (readonly [string, string])[] = [
+  ['Fwd RST Flags', 'src2dst_rst_packets'],
+  ['Bwd RST Flags', 'dst2src_rst_packets'],
+];
+
+/**
+ * CICFlowMeter-ecosystem columns flowsieve does not produce with the same meaning: the improved release's ICMP
+ * Type/Code are −1 for non-ICMP flows (flowsieve: empty) and its Total TCP Flow Time spans a connection across
+ * flow splits. A model reading them scores flowsieve flows with these features missing (classify warns).
+ */
+export const CIC_WITHOUT_SOURCE: ReadonlySet<string> = new Set(['ICMP Code', 'ICMP Type', 'Total TCP Flow Time']);
+
+/**
+ * Which default-dialect column feeds each column of any CICFlowMeter dialect (CIC-IDS2017, current CICFlowMeter,
+ * CSE-CIC-IDS2018): models trained on those CSVs score flowsieve output and captures through it.
+ */
+export const CIC_SOURCE: ReadonlyMap<string, string> = new Map([
+  ...CIC2017_SOURCE,
+  ...DIALECT_NAMES.flatMap(([cic2017, current, cse2018]): [string, string][] => {
+    const source = CIC2017_SOURCE.get(cic2017);
+    if (source === undefined) throw new Error(`cic2017.ts: no source for ${cic2017}`);
+    return [
+      [current, source],
+      [cse2018, source],
+    ];
+  }),
+  ...EXTRA_SOURCES,
+]);
+
+/** Every name of one CICFlowMeter column across the dialects (CIC-IDS2017, current, CSE-CIC-IDS2018). */
+const SYNONYMS: ReadonlyMap<string, readonly string[]> = new Map(
+  DIALECT_NAMES.flatMap((names) => names.map((n): [string, readonly string[]] => [n, names.filter((m) => m !== n)])),
+);
+
+/** The other dialects' names of CIC column `name` (a model trained on one dialect reads a CSV of another). */
+export function cicSynonyms(name: string): readonly string[] {
+  return SYNONYMS.get(name) ?? [];
+}
