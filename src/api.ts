@@ -21,6 +21,7 @@ import {
   SOURCE_FILE_COLUMN,
 } from './pipeline.ts';
 import { FlowScorer } from './score.ts';
+import { featureOptionsFor } from './tables.ts';
 import { packagePath } from './util/package.ts';
 
 export { flowColumns } from './tables.ts';
@@ -143,7 +144,12 @@ export async function classify(
     },
     { maxDelayMs: req.onFlow ? 1000 : 0, source: req.inputs.join(',') },
   );
-  const { stats } = await extract({ inputs: req.inputs, flow: req.flow, onFlow: (row) => scorer.add(row) });
+  const { stats } = await extract({
+    inputs: req.inputs,
+    flow: req.flow,
+    features: featureOptionsFor(model.file.features),
+    onFlow: (row) => scorer.add(row),
+  });
   scorer.flush();
   return { flows, threshold, stats };
 }

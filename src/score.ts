@@ -22,7 +22,7 @@ import type { Model } from './ml/model.ts';
 import { cellToNumber, type RawTable } from './ml/table.ts';
 import { CIC_SOURCE } from './output/cic2017.ts';
 import { type Accessor, columnAccessor } from './output/columns.ts';
-import { cellText, flowColumns, mapFeatures } from './tables.ts';
+import { cellText, featureOptionsFor, flowColumns, mapFeatures } from './tables.ts';
 
 /** One batch of scored flows: the flow records, their table cells, features and scores. */
 export interface ScoredBatch {
@@ -97,7 +97,7 @@ export class FlowScorer {
     opts: FlowScorerOptions = {},
   ) {
     const features = model.file.features;
-    const all = flowColumns(undefined, opts.withSourceFile === true);
+    const all = flowColumns(featureOptionsFor(features), opts.withSourceFile === true);
     const byName = new Map(all.map((c) => [flatName(c), c]));
     const derived = new Set(DERIVED_COLUMNS);
     const direct: { f: number; spec: ColumnSpec }[] = [];

@@ -12,6 +12,14 @@ import type { RawTable } from './ml/table.ts';
 import { CIC_SOURCE, CIC_WITHOUT_SOURCE, cicSynonyms } from './output/cic2017.ts';
 import { IDENTITY_COLUMNS, SOURCE_FILE_COLUMN } from './pipeline.ts';
 
+/**
+ * The extraction options a model's features need: the Markov matrices are off by default (200 columns), so a
+ * model trained on flows extracted with --markov turns them on when it scores captures.
+ */
+export function featureOptionsFor(modelFeatures: readonly string[]): FeatureOptions {
+  return modelFeatures.some((f) => f.startsWith('markov_')) ? { markov: true } : {};
+}
+
 /** Every column of a flow record in the default dialect, in output order. */
 export function flowColumns(features: FeatureOptions = {}, withSourceFile = false): ColumnSpec[] {
   return [

@@ -15,7 +15,7 @@ import { columnAccessor } from '../output/columns.ts';
 import { openSink } from '../output/index.ts';
 import { IDENTITY_COLUMNS } from '../pipeline.ts';
 import { FlowScorer } from '../score.ts';
-import { cellText, featuresWithoutSource, flowColumns, mapFeatures } from '../tables.ts';
+import { cellText, featureOptionsFor, featuresWithoutSource, flowColumns, mapFeatures } from '../tables.ts';
 import { resolveInputs } from '../train.ts';
 import { EXIT_FINDINGS, formatCount, info, progressBar, UserError, warn } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
@@ -292,6 +292,7 @@ Examples:
             );
             await extract({
               inputs: [file],
+              features: featureOptionsFor(features),
               onFlow: (row) => scorer.add(row),
               onProgress: (p) => {
                 if (p.totalBytes) {

@@ -172,3 +172,32 @@ test('a capture and its extracted CSV get the same scores (derived columns agree
   };
   assert.deepEqual(score('m1.csv'), score('malicious-1.pcap'));
 });
+
+test('a model trained on flows extracted with --markov turns the Markov meter on when it classifies a capture', () => {
+  for (const name of ['benign-1', 'malicious-1']) {
+    const r = run(['extract', `${name}.pcap`, '--markov', '-o', `${name}-markov.jsonl`, '-q']);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const trained = run([
+    'train',
+    '--label',
+    'benign=benign-1-markov.jsonl',
+    '--label',
+    'malicious=malicious-1-markov.jsonl',
+    '--features',
+    'all',
+    '--split',
+    'stratified',
+    '--trees',
+    '10',
+    '-o',
+    'markov.json',
+    '-q',
+  ]);
+  assert.equal(trained.code, 0, trained.stderr);
+  const m = JSON.parse(readFileSync(file('markov.json'), 'utf8')) as { features: string[] };
+  assert.ok(m.features.some((f) => f.startsWith('markov_')));
+  const r = run(['classify', 'malicious-1.pcap', '--model', 'markov.json', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 60);
+});
