@@ -3,11 +3,12 @@
  * stdout output, unwritable output detected before reading, the config file, and Parquet that DuckDB reads back.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { runLive } from '../helpers/live.ts';
 import { bytes, tcpFrame, udpFrame } from '../helpers/packets.ts';
 import { type WritePacket, writePcap, writePcapng } from '../helpers/pcap-writer.ts';
 import { at } from '../helpers/run.ts';
@@ -159,30 +160,19 @@ test('Ctrl-C on a live stdin capture ends the input: the flows read so far are f
     tsUs: at(10),
     data: tcpFrame({ src: '10.5.0.9', dst: '10.5.0.2', sport: 50001, dport: 22, flags: 'S' }),
   });
-  const child = spawn(process.execPath, [BIN, 'extract', '-', '-o', '-'], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    out += d;
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => {
-    err += d;
-  });
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  child.stdin.write(writePcap(live));
+  const run = runLive(['extract', '-', '-o', '-'], dir);
+  run.child.stdin.write(writePcap(live));
   // The first finished flow on stdout shows the stream is being read; then the user presses Ctrl-C.
-  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 20));
-  child.kill('SIGINT');
-  assert.equal(await closed, 0, err);
-  const rows = out
+  await run.lines(1);
+  run.child.kill('SIGINT');
+  assert.equal(await run.closed, 0, run.stderr());
+  const rows = run
+    .stdout()
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as { dst_port: number; end_reason: string });
   assert.equal(rows.length, 4);
   assert.deepEqual(rows.map((r) => r.end_reason).sort(), ['end_of_capture', 'rst', 'rst', 'rst']);
-  assert.match(err, /input ended; finishing the flows read so far/);
-  child.stdin.destroy();
+  assert.match(run.stderr(), /input ended; finishing the flows read so far/);
+  run.child.stdin.destroy();
 });

@@ -8,11 +8,12 @@
  * 20-tree model must rank every scan flow above every exchange.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { runLive } from '../helpers/live.ts';
 import { writePcap } from '../helpers/pcap-writer.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 import { exchanges, scan, TRAIN_ARGS, writeLabelledCaptures } from '../helpers/traffic.ts';
@@ -102,27 +103,14 @@ test('classify on a live stdin pipe writes verdicts while the pipe is still open
   // First the scan (its flows end idle once traffic 200 s later arrives), then that later traffic; stdin stays
   // open: the verdicts must come out without waiting for the end of the stream.
   const first = writePcap([...scan('10.4.0.99', '10.4.0.1', 5, 0, 100), ...exchanges('10.4.0.10', '10.4.0.1', 1, 200)]);
-  const child = spawn(process.execPath, [BIN, 'classify', '-', '--model', 'model.json', '-q'], {
-    cwd: dir,
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  const firstLines = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: string) => {
-      out += d;
-      if (out.split('\n').length > 5) resolve(out);
-    });
-    child.on('exit', () => reject(new Error(`classify exited before writing 5 verdicts: ${out}`)));
-  });
-  child.stdin.write(first);
-  const lines = (await firstLines).trim().split('\n').slice(0, 5);
-  assert.equal(child.exitCode, null, 'stdin is still open');
+  const run = runLive(['classify', '-', '--model', 'model.json', '-q'], dir);
+  run.child.stdin.write(first);
+  const lines = await run.lines(5);
+  assert.equal(run.child.exitCode, null, 'stdin is still open');
   for (const l of lines) assert.equal((JSON.parse(l) as { src_ip: string }).src_ip, '10.4.0.99');
-  child.stdin.end();
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0);
-  assert.equal(out.trim().split('\n').length, 6);
+  run.child.stdin.end();
+  assert.equal(await run.closed, 0);
+  assert.equal(run.stdout().trim().split('\n').length, 6);
 });
 
 test('--fail-on-score exits 1 when a flow reaches it, 0 otherwise', () => {
