@@ -10,10 +10,12 @@
  * core: xgboost n_jobs=1, sklearn n_jobs=1, OMP_NUM_THREADS=1.
  *
  * Inference: a 200-round GBDT (early stopping off) scores 1,000,000 rows (column-major Float32, as `classify` holds
- * them) through CompiledForest, once with the float-threshold walk and once with the bit-sliced quantised path
- * (the default; src/ml/compile.ts), and checks both give the same scores. CPU time of one call after a warm-up.
+ * them) through CompiledForest: the float-threshold walk, the TypeScript bit-sliced path and the WebAssembly
+ * kernel (the default for binary GBDTs; src/ml/compile.ts, src/ml/kernel.ts), and checks all give the same scores
+ * bit for bit. CPU time of one call after a warm-up.
  *
- *   npm run bench:ml
+ *   npm run bench:ml                  # comparison and inference
+ *   npm run bench:ml -- --inference   # inference only
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +50,11 @@ const folds = kFold(ds, K, 'stratified', SEED);
 console.log(
   `data: ${ds.nRows} flows × ${nF} features from ${files.length} files (${ds.y.filter((v) => v === 1).length} malicious), ${K} stratified folds, seed ${SEED}`,
 );
+// `npm run bench:ml -- --inference`: only the inference lines, without the model comparison.
+if (process.argv.includes('--inference')) {
+  inference();
+  process.exit(0);
+}
 
 // Reference side.
 const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-bench-ml-'));
@@ -187,35 +194,44 @@ if (xgbRow) {
   }
 }
 
-// Inference: 200 trees, 1M rows.
-const g = trainGbdt({ x: ds.x, nRows: ds.nRows, nF, y: ds.y, nClasses: 2, weight: null }, null, {
-  nTrees: TREES,
-  maxDepth: DEPTH,
-  learningRate: ETA,
-  earlyStoppingRounds: 0,
-  seed: SEED,
-});
-const N = 1_000_000;
-const big = takeRows(
-  ds.x,
-  ds.nRows,
-  nF,
-  Uint32Array.from({ length: N }, (_, i) => (i * 7919) % ds.nRows),
-);
-// Both paths of src/ml/compile.ts on the same rows: float-threshold walk vs bit-sliced quantised codes.
-const sums: number[] = [];
-for (const quantised of [false, true]) {
-  const cf = new CompiledForest(g.forest, { quantised });
-  cf.pMalicious(big, N); // warm-up: the JIT sees the full-size loop before it is timed
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  const p = cf.pMalicious(big, N);
-  const wall = (performance.now() - t0) / 1000;
-  const cu = process.cpuUsage(c0);
-  const cpu = (cu.user + cu.system) / 1e6;
-  sums.push(p.reduce((a, b) => a + b, 0));
-  console.log(
-    `\ninference (${cf.isQuantised ? 'bit-sliced quantised' : 'float-threshold walk'}): ${g.forest.trees.length}-tree GBDT (depth ≤ ${DEPTH}), ${N.toLocaleString('en-US')} flows: ${(N / cpu / 1e6).toFixed(2)} M flows/s per CPU second (${(N / wall / 1e6).toFixed(2)} M/s wall), goal ≥ 1 M/s`,
+/**
+ * Inference: a 200-tree GBDT trained on every row scores 1M rows through each path of src/ml/compile.ts — the
+ * float-threshold walk, the TypeScript bit-sliced path (`wasm: false`) and the WebAssembly kernel (the default for
+ * binary GBDTs, src/ml/kernel.ts) — and the three score arrays must be equal bit for bit.
+ */
+function inference(): void {
+  const g = trainGbdt({ x: ds.x, nRows: ds.nRows, nF, y: ds.y, nClasses: 2, weight: null }, null, {
+    nTrees: TREES,
+    maxDepth: DEPTH,
+    learningRate: ETA,
+    earlyStoppingRounds: 0,
+    seed: SEED,
+  });
+  const N = 1_000_000;
+  const big = takeRows(
+    ds.x,
+    ds.nRows,
+    nF,
+    Uint32Array.from({ length: N }, (_, i) => (i * 7919) % ds.nRows),
   );
+  const scores: Float64Array[] = [];
+  for (const options of [{ quantised: false }, { wasm: false }, {}]) {
+    const cf = new CompiledForest(g.forest, options);
+    cf.pMalicious(big, N); // warm-up: the JIT sees the full-size loop before it is timed
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const p = cf.pMalicious(big, N);
+    const wall = (performance.now() - t0) / 1000;
+    const cu = process.cpuUsage(c0);
+    const cpu = (cu.user + cu.system) / 1e6;
+    scores.push(p);
+    const path = cf.isWasm ? 'WebAssembly kernel' : cf.isQuantised ? 'bit-sliced quantised' : 'float-threshold walk';
+    console.log(
+      `\ninference (${path}): ${g.forest.trees.length}-tree GBDT (depth ≤ ${DEPTH}), ${N.toLocaleString('en-US')} flows: ${(N / cpu / 1e6).toFixed(2)} M flows/s per CPU second (${(N / wall / 1e6).toFixed(2)} M/s wall), goal ≥ 1 M/s`,
+    );
+  }
+  const bits = scores.map((p) => new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+  const same = bits.every((b) => Buffer.compare(b, bits[0]!) === 0);
+  console.log(`  same scores from all paths, bit for bit: ${same ? 'yes' : 'NO'}`);
 }
-console.log(`  same scores from both layouts: ${sums[0] === sums[1] ? 'yes' : `NO (${sums[0]} vs ${sums[1]})`}`);
+inference();

@@ -18,8 +18,13 @@
  *    = rows & ~left-mask) and the right-going rows of level l are OR-ed into bit plane l. A row's leaf index is
  *    then its bits of the d planes; its leaf value is added to its outputs in tree order, so sums are
  *    bit-identical to the float walk (and to tree.ts predictRaw when no tree is deep).
- * Measured by `npm run bench:ml` (inference lines: float walk vs bit-sliced).
+ * Binary GBDTs (the default model) go one step further: kernel.ts runs the same bit-sliced evaluation in a
+ * WebAssembly SIMD kernel, 128 rows per v128 and float compares in place of the quantisation, with the same
+ * scores bit for bit. This file's bit-sliced path serves the other forests (multiclass, RF) and runtimes without
+ * WebAssembly SIMD.
+ * Measured by `npm run bench:ml` (inference lines: float walk, bit-sliced, WebAssembly kernel).
  */
+import { GbdtKernel } from './kernel.ts';
 import { type Forest, outputCount, type Tree, treeDepth } from './tree.ts';
 
 const COMPLETE_MAX_DEPTH = 10;
@@ -29,7 +34,8 @@ const POS_BITS = COMPLETE_MAX_DEPTH + 1;
 const POS_MASK = (1 << POS_BITS) - 1;
 /**
  * Below this many rows the float walk is cheaper: a 32-row slice costs the same whether 1 or 32 of its rows are
- * real (≈ 30 µs for 200 depth-6 trees vs ≈ 4 µs per row walked). Both paths give identical scores.
+ * real (≈ 30 µs for 200 depth-6 trees vs ≈ 4 µs per row walked), and so does a 128-row block of the WebAssembly
+ * kernel (≈ 35 µs). All paths give identical scores.
  */
 const MIN_SLICED_ROWS = 8;
 /** Largest code a Uint16 block buffer holds. */
@@ -95,9 +101,15 @@ export class CompiledForest {
   private readonly deep: Tree[];
   private readonly nTrees: number;
   private readonly q: Sliced | null;
+  /** The WebAssembly kernel for binary GBDTs (kernel.ts), when the forest fits it and it is enabled. */
+  private readonly kernel: GbdtKernel | null;
   /** True when the bit-sliced (quantised) path is in use. */
   get isQuantised(): boolean {
     return this.q !== null;
+  }
+  /** True when the WebAssembly kernel scores batches of ≥ MIN_SLICED_ROWS rows. */
+  get isWasm(): boolean {
+    return this.kernel !== null;
   }
   /** Bit-sliced scratch: row masks per code cell, `le` masks (with / without NaN rows), node masks, planes. */
   private cells = new Int32Array(0);
@@ -107,10 +119,13 @@ export class CompiledForest {
   /** Codes of one block, `codes[u * BLOCK_ROWS + r]` (≤ MAX_CODE; the layout is not built otherwise). */
   private codes = new Uint16Array(0);
 
-  /** `quantised: false` forces the float path (tests compare both; bench:ml prints both). */
+  /**
+   * `quantised: false` forces the float path, `wasm: false` the TypeScript bit-sliced path instead of the kernel
+   * (tests compare all three; bench:ml prints all three).
+   */
   constructor(
     private readonly forest: Forest,
-    options: { quantised?: boolean } = {},
+    options: { quantised?: boolean; wasm?: boolean } = {},
   ) {
     this.nOut = outputCount(forest);
     this.stride = forest.stride;
@@ -170,6 +185,7 @@ export class CompiledForest {
       lo += (1 << d) * this.stride;
     });
     this.q = options.quantised === false ? null : this.quantise();
+    this.kernel = options.quantised === false || options.wasm === false ? null : GbdtKernel.create(forest);
   }
 
   /**
@@ -416,6 +432,10 @@ export class CompiledForest {
 
   /** Raw outputs for a column-major matrix (`x[f * nRows + r]`) into `out` (`nRows × nOut`, row-major). */
   predictRaw(x: Float32Array, nRows: number, out: Float64Array = new Float64Array(nRows * this.nOut)): Float64Array {
+    if (this.kernel && nRows >= MIN_SLICED_ROWS) {
+      this.kernel.predictRaw(x, nRows, out);
+      return out;
+    }
     const nOut = this.nOut;
     const stride = this.stride;
     const feat = this.cFeature;

@@ -1,7 +1,9 @@
 /**
  * The quantised inference path (byte codes) must take exactly the decisions of the float path and of the
  * reference walk, including at the edges: a value equal to a threshold (goes left, x ≤ t), the next float above
- * it, ±∞, NaN routed by each node's default direction, and pass-through padding of shallow leaves.
+ * it, ±∞, NaN routed by each node's default direction, and pass-through padding of shallow leaves. Binary GBDTs
+ * run the WebAssembly kernel by default (test/ml/kernel.test.ts); `wasm: false` keeps them on the TypeScript
+ * bit-sliced path, so both are checked here.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -50,14 +52,18 @@ test('quantised codes decide like float thresholds at the edges', () => {
     x[r] = cases[r % cases.length]![0];
     x[n + r] = cases[r % cases.length]![1];
   }
-  const q = new CompiledForest(forest);
-  assert.ok(q.isQuantised);
+  const q = new CompiledForest(forest, { wasm: false });
+  assert.ok(q.isQuantised && !q.isWasm);
   const got = q.predictRaw(x, n);
+  const wasm = new CompiledForest(forest);
+  assert.ok(wasm.isWasm);
+  const kernel = wasm.predictRaw(x, n);
   const flt = new CompiledForest(forest, { quantised: false }).predictRaw(x, n);
   const ref = predictRaw(forest, x, n);
   for (let r = 0; r < n; r++) {
     const [a, b, want] = cases[r % cases.length]!;
     assert.equal(got[r], want, `f0=${a} f1=${b}`);
+    assert.equal(kernel[r], want, `kernel: f0=${a} f1=${b}`);
     assert.equal(flt[r], want);
     assert.equal(ref[r], want);
   }
@@ -75,9 +81,11 @@ test('quantised and float paths agree on a trained 60-tree GBDT with missing val
   }
   const train: TrainSet = { x, nRows: n, nF, y, nClasses: 2, weight: null };
   const f = trainGbdt(train, null, { nTrees: 60, maxDepth: 6, seed: 3 }).forest;
-  const q = new CompiledForest(f);
+  const q = new CompiledForest(f, { wasm: false });
   assert.ok(q.isQuantised);
-  assert.deepEqual(q.predictRaw(x, n), new CompiledForest(f, { quantised: false }).predictRaw(x, n));
+  const flt = new CompiledForest(f, { quantised: false }).predictRaw(x, n);
+  assert.deepEqual(q.predictRaw(x, n), flt);
+  assert.deepEqual(new CompiledForest(f).predictRaw(x, n), flt);
   const ref = predictRaw(f, x, n);
   const got = q.predictRaw(x, n);
   for (let r = 0; r < n; r++) assert.ok(Math.abs(ref[r]! - got[r]!) < 1e-9);
@@ -188,9 +196,8 @@ test('bit-sliced and float paths agree on a depth-6 binary GBDT over NaN-heavy r
   for (const m of [n, 1, 3, 33, 129]) {
     const xs = new Float32Array(m * nF);
     for (let ff = 0; ff < nF; ff++) xs.set(x.subarray(ff * n, ff * n + m), ff * m);
-    assert.deepEqual(
-      new CompiledForest(f).predictRaw(xs, m),
-      new CompiledForest(f, { quantised: false }).predictRaw(xs, m),
-    );
+    const flt = new CompiledForest(f, { quantised: false }).predictRaw(xs, m);
+    assert.deepEqual(new CompiledForest(f, { wasm: false }).predictRaw(xs, m), flt);
+    assert.deepEqual(new CompiledForest(f).predictRaw(xs, m), flt);
   }
 });
