@@ -203,10 +203,17 @@ export class FlowScorer {
       for (let t = 0; t < this.tableFeature.length; t++)
         x.set(tx.subarray(t * n, (t + 1) * n), this.tableFeature[t]! * n);
     }
-    const p = this.forest.pMalicious(x, n);
+    const compiled = this.forest;
+    const p = compiled.pMalicious(x, n);
     const { forest } = this.model;
     const scratch = this.scratch;
-    this.onBatch({ rows, table, x, p, reasons: (r) => topReasons(forest, features, x, n, r, scratch) });
+    // The rows' leaves, once per batch when the first reason is asked for: reasons then need no tree walks.
+    let leaves: Uint8Array | null | undefined;
+    const reasons = (r: number): string[] => {
+      if (leaves === undefined) leaves = compiled.leafIndices(x, n);
+      return topReasons(forest, features, x, n, r, scratch, 3, leaves);
+    };
+    this.onBatch({ rows, table, x, p, reasons });
   }
 
   private table(cells: (string | null)[][], nRows: number): RawTable {

@@ -272,7 +272,9 @@ Examples:
           const x = featureMatrix(t, features);
           const p = cf.pMalicious(x, t.nRows);
           const src = showSource && !t.names.includes('source_file') ? t.source : null;
-          emit(t.nRows, p, (r) => topReasons(model.forest, features, x, t.nRows, r, contrib), tablePass(t), src, t);
+          const leaves = cf.leafIndices(x, t.nRows);
+          const reasonsOf = (r: number) => topReasons(model.forest, features, x, t.nRows, r, contrib, 3, leaves);
+          emit(t.nRows, p, reasonsOf, tablePass(t), src, t);
         }
         const bar = progressBar('classify', o.quiet === true);
         try {

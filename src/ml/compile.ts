@@ -430,6 +430,17 @@ export class CompiledForest {
     }
   }
 
+  /**
+   * Each row's leaf index per tree (`r · nTrees + t`, complete layout as in kernel.ts) when the WebAssembly kernel
+   * scores this forest, else null (explain.ts then walks the trees).
+   */
+  leafIndices(x: Float32Array, nRows: number): Uint8Array | null {
+    if (this.kernel === null) return null;
+    const out = new Uint8Array(nRows * this.nTrees);
+    this.kernel.leafIndices(x, nRows, out);
+    return out;
+  }
+
   /** Raw outputs for a column-major matrix (`x[f * nRows + r]`) into `out` (`nRows × nOut`, row-major). */
   predictRaw(x: Float32Array, nRows: number, out: Float64Array = new Float64Array(nRows * this.nOut)): Float64Array {
     if (this.kernel && nRows >= MIN_SLICED_ROWS) {

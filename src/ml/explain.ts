@@ -6,8 +6,15 @@
  * of tree.ts `contributions`: node arrays of all trees concatenated, and each edge's contribution
  * `s · (value[child] − value[node])` computed once when the forest is loaded. The sums add the same numbers in the
  * same order, so reasons are bit-identical to `contributions` (test/ml/explain.test.ts).
+ *
+ * When the WebAssembly kernel scores the forest (binary GBDT) it also gives each row's leaf per tree
+ * (CompiledForest.leafIndices); a leaf fixes its path, so the contributions are then sums over each leaf's
+ * precomputed (feature, contribution) list — the same additions in the same order, with no comparisons left.
  */
-import { type Forest, outputCount } from './tree.ts';
+import { type Forest, outputCount, treeDepth } from './tree.ts';
+
+/** Deepest tree whose leaves get a precomputed path (the kernel's limit: leaf indices are bytes). */
+const LEAF_PATH_MAX_DEPTH = 8;
 
 /** The forest's trees flattened for Saabas walks: node i of every tree at a global index. */
 export class PathContributions {
@@ -21,6 +28,17 @@ export class PathContributions {
   private readonly edge: Float64Array;
   private readonly roots: Int32Array;
   private readonly row: Float64Array;
+  /**
+   * Per tree, where its leaves start in `pathStart` (leaf index = complete-layout index, kernel.ts); per leaf,
+   * its path's entries [pathStart[e], pathStart[e + 1]) in `pathFeature`/`pathEdge`. Null for forests the
+   * kernel does not score (multiclass, RF, deep trees).
+   */
+  private readonly leafPaths: {
+    leafBase: Int32Array;
+    pathStart: Int32Array;
+    pathFeature: Int32Array;
+    pathEdge: Float64Array;
+  } | null;
 
   constructor(f: Forest) {
     // As tree.ts contributions: multiclass GBDT explains the benign logit (negated), RF the benign probability
@@ -62,6 +80,26 @@ export class PathContributions {
         this.edge[slot[r]!] = s * (t.value[r * st]! - t.value[i * st]!);
       }
     });
+    this.leafPaths = multi || f.algo !== 'gbdt' ? null : leafPaths(f, s);
+  }
+
+  /**
+   * The contributions of row `r` from its leaves (`leaves[r · nTrees + t]`, CompiledForest.leafIndices) into
+   * `out`; false (nothing written) when this forest has no leaf paths.
+   */
+  fromLeaves(leaves: Uint8Array, r: number, out: Float64Array): boolean {
+    const lp = this.leafPaths;
+    if (lp === null) return false;
+    out.fill(0);
+    const { leafBase, pathStart, pathFeature, pathEdge } = lp;
+    const nT = leafBase.length;
+    const at = r * nT;
+    for (let t = 0; t < nT; t++) {
+      const e = leafBase[t]! + leaves[at + t]!;
+      const end = pathStart[e + 1]!;
+      for (let p = pathStart[e]!; p < end; p++) out[pathFeature[p]!]! += pathEdge[p]!;
+    }
+    return true;
   }
 
   /** Per feature, the contributions of row `r` of the column-major matrix `x` (nRows rows) into `out`. */
@@ -86,14 +124,72 @@ export class PathContributions {
   }
 }
 
+/** Every leaf's path as (feature, edge contribution) lists, indexed by complete-layout leaf index per tree. */
+function leafPaths(f: Forest, s: number): PathContributions['leafPaths'] {
+  const depths = f.trees.map(treeDepth);
+  if (depths.some((d) => d > LEAF_PATH_MAX_DEPTH)) return null;
+  const leafBase = new Int32Array(f.trees.length);
+  let nLeaves = 0;
+  depths.forEach((d, t) => {
+    leafBase[t] = nLeaves;
+    nLeaves += 1 << d;
+  });
+  const counts = new Int32Array(nLeaves);
+  const lists: { feature: number[]; edge: number[] }[] = new Array(nLeaves);
+  const st = f.stride;
+  f.trees.forEach((t, ti) => {
+    const d = depths[ti]!;
+    const feature: number[] = [];
+    const edge: number[] = [];
+    // Depth-first from the root, the path so far in feature/edge; a leaf at level lvl with path bits p has the
+    // complete-layout index p << (d − lvl).
+    const visit = (i: number, lvl: number, path: number): void => {
+      if (t.feature[i]! < 0) {
+        const e = leafBase[ti]! + (path << (d - lvl));
+        lists[e] = { feature: [...feature], edge: [...edge] };
+        counts[e] = feature.length;
+        return;
+      }
+      for (const [child, bit] of [
+        [t.left[i]!, 0],
+        [t.right[i]!, 1],
+      ] as const) {
+        feature.push(t.feature[i]!);
+        edge.push(s * (t.value[child * st]! - t.value[i * st]!));
+        visit(child, lvl + 1, 2 * path + bit);
+        feature.pop();
+        edge.pop();
+      }
+    };
+    visit(0, 0, 0);
+  });
+  const pathStart = new Int32Array(nLeaves + 1);
+  for (let e = 0; e < nLeaves; e++) pathStart[e + 1] = pathStart[e]! + counts[e]!;
+  const pathFeature = new Int32Array(pathStart[nLeaves]!);
+  const pathEdge = new Float64Array(pathStart[nLeaves]!);
+  for (let e = 0; e < nLeaves; e++) {
+    const l = lists[e];
+    if (l === undefined) continue; // an index no row reaches (below a shallow leaf)
+    pathFeature.set(l.feature, pathStart[e]!);
+    pathEdge.set(l.edge, pathStart[e]!);
+  }
+  return { leafBase, pathStart, pathFeature, pathEdge };
+}
+
 const flattened = new WeakMap<Forest, PathContributions>();
+/** topReasons' running top k (indices and |contribution|), reused across calls. */
+let topIndex = new Int32Array(3);
+let topAbs = new Float64Array(3);
 
 function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'missing';
   return Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString();
 }
 
-/** Top `k` reasons of row `r` of the column-major matrix `x` (nRows rows); `scratch` has one slot per feature. */
+/**
+ * Top `k` reasons of row `r` of the column-major matrix `x` (nRows rows); `scratch` has one slot per feature.
+ * `leaves`: the batch's leaf indices from CompiledForest.leafIndices when it has them (same reasons, faster).
+ */
 export function topReasons(
   forest: Forest,
   features: readonly string[],
@@ -102,26 +198,37 @@ export function topReasons(
   r: number,
   scratch: Float64Array,
   k = 3,
+  leaves: Uint8Array | null = null,
 ): string[] {
   let paths = flattened.get(forest);
   if (paths === undefined) {
     paths = new PathContributions(forest);
     flattened.set(forest, paths);
   }
-  paths.into(x, nRows, r, scratch);
-  // Top k by |contribution| in one pass (classify explains every flow: no per-flow sort of all features). Ties keep
-  // the lower feature index first, as a stable sort would.
-  const order: number[] = [];
+  if (leaves === null || !paths.fromLeaves(leaves, r, scratch)) paths.into(x, nRows, r, scratch);
+  // Top k by |contribution| in one pass over typed arrays (classify explains every flow: no per-flow sort of all
+  // features, no array shuffling). Ties keep the lower feature index first, as a stable sort would.
+  if (topIndex.length < k) {
+    topIndex = new Int32Array(k);
+    topAbs = new Float64Array(k);
+  }
+  let count = 0;
   for (let i = 0; i < scratch.length; i++) {
     const a = Math.abs(scratch[i]!);
-    if (a === 0 || (order.length === k && a <= Math.abs(scratch[order[k - 1]!]!))) continue;
-    let j = order.length < k ? order.length : k - 1;
-    while (j > 0 && Math.abs(scratch[order[j - 1]!]!) < a) j--;
-    order.splice(j, 0, i);
-    if (order.length > k) order.pop();
+    if (a === 0 || (count === k && a <= topAbs[k - 1]!)) continue;
+    let j = count < k ? count++ : k - 1;
+    for (; j > 0 && topAbs[j - 1]! < a; j--) {
+      topIndex[j] = topIndex[j - 1]!;
+      topAbs[j] = topAbs[j - 1]!;
+    }
+    topIndex[j] = i;
+    topAbs[j] = a;
   }
-  return order.map((i) => {
+  const reasons: string[] = new Array(count);
+  for (let j = 0; j < count; j++) {
+    const i = topIndex[j]!;
     const c = scratch[i]!;
-    return `${features[i]}=${formatValue(x[i * nRows + r]!)} (${c >= 0 ? '+' : ''}${c.toFixed(3)})`;
-  });
+    reasons[j] = `${features[i]}=${formatValue(x[i * nRows + r]!)} (${c >= 0 ? '+' : ''}${c.toFixed(3)})`;
+  }
+  return reasons;
 }

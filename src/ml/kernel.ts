@@ -373,19 +373,55 @@ export class GbdtKernel {
     this.fx = new wasmApi!.Instance(mod, { env: { memory } }).exports as unknown as Exports;
   }
 
+  /**
+   * Each row's leaf in each tree, `out[r · nTrees + t]`: the index in the tree's complete layout (bit d − 1 − l =
+   * went right at level l; a leaf above the bottom level has the left-most index below it), steps 1–2 of the file
+   * comment without the sum. explain.ts turns these into Saabas contributions without walking the trees again.
+   */
+  leafIndices(x: Float32Array, nRows: number, out: Uint8Array): void {
+    const fx = this.fx;
+    const nT = this.nTrees;
+    const u8 = new Uint8Array(this.f32.buffer);
+    for (let c0 = 0; c0 < nRows; c0 += CHUNK_ROWS) {
+      const mc = this.loadChunk(x, nRows, c0);
+      for (let b0 = 0; b0 < mc; b0 += BLOCK_ROWS) {
+        const m = Math.min(mc - b0, BLOCK_ROWS);
+        fx.masks(
+          this.usedFeature.length,
+          this.featTab,
+          this.xOff + 4 * b0,
+          4 * CHUNK_ROWS,
+          this.thrOff,
+          this.maskOff,
+          this.nanOff,
+        );
+        fx.walk(nT, this.treeTab, this.rowsOff, this.planesOff, this.idxOff);
+        for (let t = 0; t < nT; t++) {
+          const src = this.idxOff + t * BLOCK_ROWS;
+          for (let r = 0; r < m; r++) out[(c0 + b0 + r) * nT + t] = u8[src + r]!;
+        }
+      }
+    }
+  }
+
+  /** Copy rows [c0, c0 + CHUNK_ROWS) of the used features into the kernel's memory; returns the row count. */
+  private loadChunk(x: Float32Array, nRows: number, c0: number): number {
+    const mc = Math.min(nRows - c0, CHUNK_ROWS);
+    // Rows past mc of a short last chunk keep stale values: they only reach their own bits and outputs.
+    for (let u = 0; u < this.usedFeature.length; u++) {
+      const src = this.usedFeature[u]! * nRows + c0;
+      this.f32.set(x.subarray(src, src + mc), (this.xOff >> 2) + u * CHUNK_ROWS);
+    }
+    return mc;
+  }
+
   /** Raw scores (one per row) of a column-major matrix (`x[f * nRows + r]`) into `out`. */
   predictRaw(x: Float32Array, nRows: number, out: Float64Array): void {
-    const f32 = this.f32;
     const fx = this.fx;
     const nU = this.usedFeature.length;
     const o0 = this.outOff >> 3;
     for (let c0 = 0; c0 < nRows; c0 += CHUNK_ROWS) {
-      const mc = Math.min(nRows - c0, CHUNK_ROWS);
-      // Rows past mc of a short last chunk keep stale values: they only reach their own bits and outputs.
-      for (let u = 0; u < nU; u++) {
-        const src = this.usedFeature[u]! * nRows + c0;
-        f32.set(x.subarray(src, src + mc), (this.xOff >> 2) + u * CHUNK_ROWS);
-      }
+      const mc = this.loadChunk(x, nRows, c0);
       for (let b0 = 0; b0 < mc; b0 += BLOCK_ROWS) {
         const m = Math.min(mc - b0, BLOCK_ROWS);
         fx.masks(nU, this.featTab, this.xOff + 4 * b0, 4 * CHUNK_ROWS, this.thrOff, this.maskOff, this.nanOff);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CompiledForest } from '../../src/ml/compile.ts';
 import { PathContributions, topReasons } from '../../src/ml/explain.ts';
 import { type TrainSet, trainGbdt } from '../../src/ml/gbdt.ts';
 import { Prng } from '../../src/ml/prng.ts';
@@ -45,6 +46,28 @@ test('flattened contributions equal tree walks: binary GBDT', () => {
   const train = data(2000, 1, 2);
   const forest = trainGbdt(train, null, { nTrees: 40, maxDepth: 5, seed: 2 }).forest;
   assertSameContributions(forest, data(500, 9, 2));
+});
+
+test('contributions from the leaf indices of the kernel equal tree walks: binary GBDT with missing values', (t) => {
+  const forest = trainGbdt(data(3000, 1, 2), null, { nTrees: 60, maxDepth: 6, seed: 7 }).forest;
+  const compiled = new CompiledForest(forest);
+  if (!compiled.isWasm) {
+    t.skip('no WebAssembly SIMD here: no leaf indices');
+    return;
+  }
+  const set = data(700, 13, 2); // 700 rows: several 128-row blocks and a short last one
+  const leaves = compiled.leafIndices(set.x, set.nRows);
+  assert.ok(leaves);
+  const paths = new PathContributions(forest);
+  const want = new Float64Array(set.nF);
+  const got = new Float64Array(set.nF);
+  for (let r = 0; r < set.nRows; r++) {
+    contributions(forest, set.x, set.nRows, r, want);
+    assert.ok(paths.fromLeaves(leaves, r, got));
+    assert.deepEqual(got, want, `row ${r}`);
+  }
+  // Forests the kernel does not score have no leaf paths: the tree walk is used.
+  assert.equal(new CompiledForest(trainRf(data(500, 5, 2), { nTrees: 3, seed: 6 })).leafIndices(set.x, 1), null);
 });
 
 test('flattened contributions equal tree walks: multiclass GBDT (benign logit, negated)', () => {
