@@ -100,6 +100,8 @@ export interface ClassifyRequest {
   /** Model file; default: the bundled models/default.json. */
   model?: string;
   flow?: ExtractRequest['flow'];
+  /** Worker threads extracting the capture (default 1; see ExtractRequest.threads). Scoring runs in this thread. */
+  threads?: number;
   /**
    * Called for each scored flow as its batch is scored (flows are scored in batches of up to 1024, and within a
    * second on a quiet live stream); when given, `flows` in the result stays empty, so memory does not grow with the
@@ -147,6 +149,7 @@ export async function classify(
   const { stats } = await extract({
     inputs: req.inputs,
     flow: req.flow,
+    threads: req.threads,
     features: featureOptionsFor(model.file.features),
     onFlow: (row) => scorer.add(row),
   });

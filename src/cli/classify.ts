@@ -17,7 +17,7 @@ import { IDENTITY_COLUMNS } from '../pipeline.ts';
 import { FlowScorer } from '../score.ts';
 import { cellText, featureOptionsFor, featuresWithoutSource, flowColumns, mapFeatures } from '../tables.ts';
 import { resolveInputs } from '../train.ts';
-import { EXIT_FINDINGS, formatCount, info, progressBar, UserError, warn } from './common.ts';
+import { EXIT_FINDINGS, formatCount, info, parsePositiveInt, progressBar, UserError, warn } from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
 import { asUserError, modelForReport, writeReportFile } from './train.ts';
 
@@ -55,6 +55,7 @@ interface ClassifyCliOptions {
   failOnScore?: string;
   report?: string;
   quiet?: boolean;
+  threads: string;
 }
 
 type OutRow = Record<string, string | number | null | string[]>;
@@ -126,6 +127,7 @@ export function register(program: Command): void {
     .option('--top <N>', 'riskiest flows listed on stderr (0 = none)', '10')
     .option('--fail-on-score <p>', 'exit 1 when any flow has p_malicious ≥ p')
     .option('--report <file.html>', 'also write an HTML report of all scored flows (riskiest flows, profiles)')
+    .option('--threads <n>', 'worker threads extracting each capture (sharded by flow hash; scoring stays here)', '1')
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -137,6 +139,7 @@ Examples:
     )
     .action(async (inputs: string[], o: ClassifyCliOptions) => {
       const minScore = parseScore('--min-score', o.minScore);
+      const threads = parsePositiveInt('--threads', o.threads);
       const failOn = parseScore('--fail-on-score', o.failOnScore);
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 0)
@@ -294,6 +297,7 @@ Examples:
             );
             await extract({
               inputs: [file],
+              threads,
               features: featureOptionsFor(features),
               onFlow: (row) => scorer.add(row),
               onProgress: (p) => {

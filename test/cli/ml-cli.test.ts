@@ -189,3 +189,21 @@ test('a model trained on flows extracted with --markov turns the Markov meter on
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, 60);
 });
+
+test('classify --threads 2 scores the same flows as one thread (rows in another order)', () => {
+  const mix = [...exchanges('10.6.0.10', '10.6.0.1', 30, 0), ...scan('10.6.0.99', '10.6.0.1', 200, 3, 1000)];
+  mix.sort((a, b) => a.tsUs - b.tsUs);
+  writeFileSync(file('threads.pcap'), writePcap(mix));
+  const rows = (threads: string): string[] => {
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'classify', 'threads.pcap', '--model', 'model.json', '-q', '--threads', threads],
+      { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 },
+    );
+    assert.equal(r.status, 0, r.stderr.toString());
+    return r.stdout.toString().trim().split('\n').sort();
+  };
+  const one = rows('1');
+  assert.equal(one.length, 230);
+  assert.deepEqual(rows('2'), one);
+});
