@@ -46,6 +46,14 @@ const C_LOG2_C = (() => {
   return t;
 })();
 
+/**
+ * Flows with at most this many bytes counted (both directions) are summed by sumSparse at expiry: half the flows
+ * with payload in the mixed capture (/tmp/big/mixed500.pcap) have at most 64, three quarters at most 256. Whole
+ * flow (onInit, onUpdate, onExpire) in a micro-benchmark of this meter: 40 + 80 text bytes 1277 → 841 ns, 30 bytes
+ * one way 704 → 397 ns; 4.5 KB (dense path) unchanged within noise (best of 6 runs × 15 × 20 000 flows, Node 20).
+ */
+const SPARSE_MAX_BYTES = 256;
+
 /** Word reads below take byte k of a word as bits 8k..8k+7, which holds on little-endian hosts only. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -127,6 +135,8 @@ export class BytesMeter implements Meter {
   private sampled = new Uint16Array(0);
   private firstLen = new Int32Array(0);
   private pool = new Uint16Array(0);
+  /** The pool as 32-bit words (two counts each): the expiry scan of sparse blocks skips zero pairs a word at a time. */
+  private pool32 = new Uint32Array(0);
   private free = new Int32Array(0);
   private freeTop = 0;
   private blocks = 0;
@@ -158,18 +168,16 @@ export class BytesMeter implements Meter {
     return this.blocks;
   }
 
+  /** A block of zero counts: free blocks are zeroed when released (onExpire zeroes while its block is in cache). */
   private takeBlock(): number {
-    if (this.freeTop > 0) {
-      const b = this.free[--this.freeTop]!;
-      this.pool.fill(0, b * BLOCK, (b + 1) * BLOCK);
-      return b;
-    }
+    if (this.freeTop > 0) return this.free[--this.freeTop]!;
     // Grow the pool by doubling: amortised O(1), and only flows with payload ever get here.
     const b = this.blocks++;
     if (this.blocks * BLOCK > this.pool.length) {
       const next = new Uint16Array(Math.max(64, this.blocks * 2) * BLOCK);
       next.set(this.pool);
       this.pool = next;
+      this.pool32 = new Uint32Array(next.buffer);
       const f = new Int32Array(next.length / BLOCK);
       f.set(this.free.subarray(0, this.freeTop));
       this.free = f;
@@ -177,16 +185,18 @@ export class BytesMeter implements Meter {
     return b;
   }
 
-  private release(slot: number): void {
+  /** Return the slot's block to the pool; `zeroed`: its counts are already all 0 (else they are cleared here). */
+  private release(slot: number, zeroed: boolean): void {
     const b = this.blockOf[slot]!;
     if (b >= 0) {
+      if (!zeroed) this.pool.fill(0, b * BLOCK, (b + 1) * BLOCK);
       this.free[this.freeTop++] = b;
       this.blockOf[slot] = -1;
     }
   }
 
   onInit(slot: number, _pkt: PacketView): void {
-    this.release(slot);
+    this.release(slot, false);
     this.sampled[slot * 2] = 0;
     this.sampled[slot * 2 + 1] = 0;
     this.firstLen[slot * 2] = 0;
@@ -251,6 +261,123 @@ export class BytesMeter implements Meter {
     return this.sampled[i]! < this.maxBytesPerDirection || this.sampled[i ^ 1]! < this.maxBytesPerDirection;
   }
 
+  /** Per-flow sums at expiry, [Σ c·log2 c src2dst, dst2src, both; Σ v·c; Σ v²·c] (reused: no allocation). */
+  private readonly sums = new Float64Array(5);
+
+  /**
+   * The sums over all 256 values of a block, in value order, then the block zeroed. No test for empty values:
+   * their terms are exactly +0 (C_LOG2_C[0] = 0), so the sums are bit-identical, and the unpredictable branch cost
+   * more than the adds (1.22 → 0.82 µs per flow, micro-benchmark of this loop).
+   */
+  private sumDense(base: number, s0: number, s1: number, out: Float64Array): void {
+    const c = this.pool;
+    let e0 = 0;
+    let e1 = 0;
+    let eb = 0;
+    let sum = 0;
+    let sumSq = 0;
+    if (s0 === 0 || s1 === 0) {
+      // One direction only (a query without answer, a scan, one-way UDP): the other's counts are all 0, so the
+      // both-ways sum equals this direction's, term by term, and the other's is exactly 0.
+      const one = s0 > 0 ? base : base + 256;
+      let e = 0;
+      for (let v = 0; v < 256; v++) {
+        const a = c[one + v]!;
+        e += C_LOG2_C[a]!;
+        sum += v * a;
+        sumSq += v * v * a;
+      }
+      if (s0 > 0) e0 = e;
+      else e1 = e;
+      eb = e;
+    } else {
+      for (let v = 0; v < 256; v++) {
+        const a = c[base + v]!;
+        const d = c[base + 256 + v]!;
+        const t = a + d;
+        e0 += C_LOG2_C[a]!;
+        e1 += C_LOG2_C[d]!;
+        eb += C_LOG2_C[t]!;
+        sum += v * t;
+        sumSq += v * v * t;
+      }
+    }
+    c.fill(0, base, base + BLOCK);
+    out[0] = e0;
+    out[1] = e1;
+    out[2] = eb;
+    out[3] = sum;
+    out[4] = sumSq;
+  }
+
+  /**
+   * The same sums for a block with few bytes counted (most flows: a DNS exchange, a banner, a scan probe), two
+   * counts per 32-bit word, skipping words where both directions count 0 and zeroing the others. The values left
+   * out contribute exactly +0 to every sum and the rest are added in the same order as sumDense, so the results
+   * are bit-identical. Little-endian hosts only (value 2j in the low half of word j).
+   */
+  private sumSparse(base: number, s0: number, s1: number, out: Float64Array): void {
+    const w = this.pool32;
+    let e0 = 0;
+    let e1 = 0;
+    let eb = 0;
+    let sum = 0;
+    let sumSq = 0;
+    if (s0 === 0 || s1 === 0) {
+      const one = (s0 > 0 ? base : base + 256) >>> 1;
+      let e = 0;
+      for (let j = 0; j < 128; j++) {
+        const x = w[one + j]!;
+        if (x === 0) continue;
+        w[one + j] = 0;
+        const lo = x & 0xffff;
+        const hi = x >>> 16;
+        const v = 2 * j;
+        e += C_LOG2_C[lo]!;
+        sum += v * lo;
+        sumSq += v * v * lo;
+        e += C_LOG2_C[hi]!;
+        sum += (v + 1) * hi;
+        sumSq += (v + 1) * (v + 1) * hi;
+      }
+      if (s0 > 0) e0 = e;
+      else e1 = e;
+      eb = e;
+    } else {
+      const w0 = base >>> 1;
+      const w1 = w0 + 128;
+      for (let j = 0; j < 128; j++) {
+        const x = w[w0 + j]!;
+        const y = w[w1 + j]!;
+        if ((x | y) === 0) continue;
+        w[w0 + j] = 0;
+        w[w1 + j] = 0;
+        const v = 2 * j;
+        let a = x & 0xffff;
+        let d = y & 0xffff;
+        let t = a + d;
+        e0 += C_LOG2_C[a]!;
+        e1 += C_LOG2_C[d]!;
+        eb += C_LOG2_C[t]!;
+        sum += v * t;
+        sumSq += v * v * t;
+        a = x >>> 16;
+        d = y >>> 16;
+        t = a + d;
+        e0 += C_LOG2_C[a]!;
+        e1 += C_LOG2_C[d]!;
+        eb += C_LOG2_C[t]!;
+        sum += (v + 1) * t;
+        sumSq += (v + 1) * (v + 1) * t;
+      }
+    }
+    out[0] = e0;
+    out[1] = e1;
+    out[2] = eb;
+    out[3] = sum;
+    out[4] = sumSq;
+  }
+
   onExpire(slot: number, row: FlowRow): void {
     const s0 = this.sampled[slot * 2]!;
     const s1 = this.sampled[slot * 2 + 1]!;
@@ -270,59 +397,44 @@ export class BytesMeter implements Meter {
         dist = new Array<number>(256);
         for (let v = 0; v < 256; v++) dist[v] = c[base + v]! + c[base + 256 + v]!;
       }
-      let e0 = 0;
-      let e1 = 0;
-      let eb = 0;
-      let sum = 0;
-      let sumSq = 0;
-      // No test for empty values: their terms are exactly +0 (C_LOG2_C[0] = 0), so the sums are bit-identical, and
-      // the unpredictable branch cost more than the adds (1.22 → 0.82 µs per flow, micro-benchmark of this loop).
-      if (s0 === 0 || s1 === 0) {
-        // One direction only (a query without answer, a scan, one-way UDP): the other's counts are all 0, so the
-        // both-ways sum equals this direction's, term by term, and the other's is exactly 0.
-        const one = s0 > 0 ? base : base + 256;
-        let e = 0;
-        for (let v = 0; v < 256; v++) {
-          const a = c[one + v]!;
-          e += C_LOG2_C[a]!;
-          sum += v * a;
-          sumSq += v * v * a;
-        }
-        if (s0 > 0) e0 = e;
-        else e1 = e;
-        eb = e;
-      } else {
-        for (let v = 0; v < 256; v++) {
-          const a = c[base + v]!;
-          const d = c[base + 256 + v]!;
-          const t = a + d;
-          e0 += C_LOG2_C[a]!;
-          e1 += C_LOG2_C[d]!;
-          eb += C_LOG2_C[t]!;
-          sum += v * t;
-          sumSq += v * v * t;
-        }
-      }
-      hBoth = round6(Math.log2(total) - eb / total);
-      h0 = s0 > 0 ? round6(Math.log2(s0) - e0 / s0) : null;
-      h1 = s1 > 0 ? round6(Math.log2(s1) - e1 / s1) : null;
-      mean = sum / total;
-      std = round6(Math.sqrt(Math.max(0, sumSq / total - mean * mean)));
+      const sums = this.sums;
+      if (LITTLE_ENDIAN && total <= SPARSE_MAX_BYTES) this.sumSparse(base, s0, s1, sums);
+      else this.sumDense(base, s0, s1, sums);
+      hBoth = round6(Math.log2(total) - sums[2]! / total);
+      h0 = s0 > 0 ? round6(Math.log2(s0) - sums[0]! / s0) : null;
+      h1 = s1 > 0 ? round6(Math.log2(s1) - sums[1]! / s1) : null;
+      mean = sums[3]! / total;
+      std = round6(Math.sqrt(Math.max(0, sums[4]! / total - mean * mean)));
       mean = round6(mean);
     }
     // The group object is built whole (same keys, same order as the column list): one object literal per flow
-    // instead of nine setColumn calls, each splitting the group name.
-    const g: Record<string, unknown> = this.withDistribution ? { bidirectional_distribution_payload: dist } : {};
-    g.bidirectional_sampled_payload_bytes = total;
-    g.bidirectional_entropy_payload = hBoth;
-    g.src2dst_entropy_payload = h0;
-    g.dst2src_entropy_payload = h1;
-    g.bidirectional_mean_payload_byte = mean;
-    g.bidirectional_stddev_payload_byte = std;
-    g.src2dst_first_payload_bytes = this.firstLen[slot * 2]!;
-    g.dst2src_first_payload_bytes = this.firstLen[slot * 2 + 1]!;
-    row.bytes = g;
-    this.release(slot);
+    // instead of nine setColumn calls, each splitting the group name, or properties added one at a time.
+    const first0 = this.firstLen[slot * 2]!;
+    const first1 = this.firstLen[slot * 2 + 1]!;
+    row.bytes = this.withDistribution
+      ? {
+          bidirectional_distribution_payload: dist,
+          bidirectional_sampled_payload_bytes: total,
+          bidirectional_entropy_payload: hBoth,
+          src2dst_entropy_payload: h0,
+          dst2src_entropy_payload: h1,
+          bidirectional_mean_payload_byte: mean,
+          bidirectional_stddev_payload_byte: std,
+          src2dst_first_payload_bytes: first0,
+          dst2src_first_payload_bytes: first1,
+        }
+      : {
+          bidirectional_sampled_payload_bytes: total,
+          bidirectional_entropy_payload: hBoth,
+          src2dst_entropy_payload: h0,
+          dst2src_entropy_payload: h1,
+          bidirectional_mean_payload_byte: mean,
+          bidirectional_stddev_payload_byte: std,
+          src2dst_first_payload_bytes: first0,
+          dst2src_first_payload_bytes: first1,
+        };
+    // The sums above left the block's counts at 0.
+    this.release(slot, true);
   }
 }
 

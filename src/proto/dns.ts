@@ -17,6 +17,8 @@
  * DNS over TCP (RFC 7766 §8, RFC 1035 §4.2.2) prefixes each message with a 2-byte length: `parseDnsTcp` reads it.
  */
 
+import { latin1 } from './reader.ts';
+
 export type DnsStatus = 'ok' | 'truncated' | 'malformed';
 
 /** Closed list of anomaly codes (`<layer>_<what>`); the first one met is reported. */
@@ -131,11 +133,28 @@ const ANOMALY_STATUS: Record<Exclude<DnsAnomaly, ''>, DnsStatus> = {
   dns_rdata_length: 'malformed',
 };
 
-/** Append one label byte in RFC 1035 §5.1 presentation form: `.` and `\` escaped, non-printables as `\DDD`. */
-function labelChar(c: number): string {
-  if (c === 0x2e || c === 0x5c) return `\\${String.fromCharCode(c)}`;
-  if (c > 0x20 && c < 0x7f) return String.fromCharCode(c);
-  return `\\${c < 10 ? '00' : c < 100 ? '0' : ''}${c}`;
+/**
+ * The name being read, in presentation form, as Latin-1 bytes: written byte by byte and decoded once at the end
+ * (one flat string instead of a chain of one-character concatenations). A name has at most 255 wire octets and
+ * each octet becomes at most 4 characters (`\DDD`), plus the dots.
+ */
+const nameText = new Uint8Array(4 * MAX_NAME_OCTETS + 128);
+
+/** Append one label byte at `n` in RFC 1035 §5.1 presentation form: `.` and `\` escaped, non-printables as `\DDD`; returns the new length. */
+function putLabelByte(out: Uint8Array, n: number, c: number): number {
+  if (c > 0x20 && c < 0x7f && c !== 0x2e && c !== 0x5c) {
+    out[n] = c;
+    return n + 1;
+  }
+  out[n] = 0x5c;
+  if (c === 0x2e || c === 0x5c) {
+    out[n + 1] = c;
+    return n + 2;
+  }
+  out[n + 1] = 0x30 + Math.floor(c / 100);
+  out[n + 2] = 0x30 + (Math.floor(c / 10) % 10);
+  out[n + 3] = 0x30 + (c % 10);
+  return n + 4;
 }
 
 /**
@@ -145,7 +164,8 @@ function labelChar(c: number): string {
  */
 function readName(buf: Uint8Array, base: number, end: number, pos: number): string | null {
   let p = pos;
-  let out = '';
+  const out = nameText;
+  let n = 0;
   let octets = 1; // the terminating root label
   let labels = 0;
   let jumps = 0;
@@ -160,7 +180,7 @@ function readName(buf: Uint8Array, base: number, end: number, pos: number): stri
     const len = buf[p]!;
     if (len === 0) {
       if (nameNext < 0) nameNext = p + 1;
-      return labels === 0 ? '.' : out;
+      return labels === 0 ? '.' : latin1(out, 0, n);
     }
     const kind = len & 0xc0;
     if (kind === 0xc0) {
@@ -196,8 +216,8 @@ function readName(buf: Uint8Array, base: number, end: number, pos: number): stri
       nameAnomaly = 'dns_short_record';
       return null;
     }
-    if (labels > 0) out += '.';
-    for (let i = p + 1; i <= p + len; i++) out += labelChar(buf[i]!);
+    if (labels > 0) out[n++] = 0x2e;
+    for (let i = p + 1; i <= p + len; i++) n = putLabelByte(out, n, buf[i]!);
     labels++;
     p += 1 + len;
   }
@@ -296,6 +316,12 @@ export function parseDns(
   msg.arcount = (b[base + 10]! << 8) | b[base + 11]!;
 
   let p = base + DNS_HEADER_LEN;
+  /**
+   * The first question's name. An answer's owner name is most often a bare pointer to it (0xc0 0x0c): that decodes
+   * to the same string — a backward jump from after the question to offset 12, then the same labels within the
+   * same message end — so it is taken from here instead of decoded again.
+   */
+  let firstName: string | null = null;
   // Questions (§4.1.2): every question is read to find where answers start, but only maxQuestions are kept.
   for (let i = 0; i < msg.qdcount; i++) {
     const name = readName(b, base, e, p);
@@ -304,6 +330,7 @@ export function parseDns(
       return msg;
     }
     p = nameNext;
+    if (i === 0) firstName = name;
     if (p + 4 > e) {
       setAnomaly(msg, 'dns_short_question');
       return msg;
@@ -316,7 +343,11 @@ export function parseDns(
   // Answer section (§4.1.3).
   const n = Math.min(msg.ancount, limits.maxAnswers);
   for (let i = 0; i < n; i++) {
-    const name = readName(b, base, e, p);
+    let name: string | null;
+    if (firstName !== null && p + 1 < e && b[p] === 0xc0 && b[p + 1] === DNS_HEADER_LEN) {
+      name = firstName;
+      nameNext = p + 2;
+    } else name = readName(b, base, e, p);
     if (name === null) {
       setAnomaly(msg, nameAnomaly || 'dns_short_record');
       return msg;

@@ -129,10 +129,20 @@ export class ByteReader {
   }
 }
 
+/**
+ * Below this many bytes, concatenating one-char strings beats making a Buffer view and decoding it; above it the
+ * decoder wins and its result is flat (a concatenation is a chain of cons strings that Map keys and writers must
+ * flatten): 500–580 → 290 ns for 20 bytes (micro-benchmark, Node 20, decode plus a Map.set of the string). The
+ * undocumented Buffer#latin1Slice would save another 150 ns; the documented Buffer view is kept.
+ */
+const LATIN1_NATIVE_MIN = 12;
+
 /** Latin-1 decode of a byte range; safe for any bytes, used for protocol tokens (SNI, ALPN, banners). */
 export function latin1(buf: Uint8Array, start = 0, end = buf.length): string {
-  let s = '';
   const e = Math.min(end, buf.length);
-  for (let i = Math.max(0, start); i < e; i++) s += String.fromCharCode(buf[i]!);
+  const b = Math.max(0, start);
+  if (e - b >= LATIN1_NATIVE_MIN) return Buffer.from(buf.buffer, buf.byteOffset + b, e - b).toString('latin1');
+  let s = '';
+  for (let i = b; i < e; i++) s += String.fromCharCode(buf[i]!);
   return s;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeFrame, PacketView } from '../../src/decode/index.ts';
-import { addressKey, DnsMeter } from '../../src/features/dns.ts';
+import { addressKey, DnsMeter, Lru } from '../../src/features/dns.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { formatIPv6Words } from '../../src/proto/dns.ts';
 import { ipv6Addr, tcpFrame, udpFrame } from '../helpers/packets.ts';
@@ -340,6 +340,33 @@ describe('DnsMeter: context joined to later flows', () => {
     assert.deepEqual(d.m.contextSizes, { addresses: 0, clients: 0 });
   });
 
+  it('a lookup or a new resolution makes an address the most recent: the least recently used one is evicted', () => {
+    const d = new Driver(new DnsMeter({ maxAddresses: 3 }));
+    const resolve = (id: number, name: string, last: number, ts: number) => {
+      const q = d.open(dnsQ(id, name), ts);
+      d.send(q, dnsR(response(id, name, [{ a: `10.0.0.${last}`, ttl: 1 }])), ts + 1, 1);
+      d.close(q);
+    };
+    const nameOf = (last: number, ts: number) => {
+      const f = d.open(tcpFrame({ src: CLIENT, dst: `10.0.0.${last}`, sport: 1, dport: 80, flags: 'S' }), ts);
+      return (d.close(f).dns_context as Record<string, unknown>).name;
+    };
+    resolve(1, 'one.example', 1, 10);
+    resolve(2, 'two.example', 2, 20);
+    resolve(3, 'three.example', 3, 30);
+    assert.equal(nameOf(1, 40), 'one.example'); // recency (least first): 2, 3, 1
+    resolve(4, 'four.example', 4, 50); // evicts .2: 3, 1, 4
+    assert.equal(nameOf(2, 51), null);
+    assert.equal(nameOf(1, 52), 'one.example'); // 3, 4, 1
+    resolve(5, 'three-again.example', 3, 60); // .3 re-resolved: 4, 1, 3
+    resolve(6, 'six.example', 6, 70); // evicts .4: 1, 3, 6
+    assert.equal(nameOf(4, 80), null);
+    assert.equal(nameOf(3, 81), 'three-again.example');
+    assert.equal(nameOf(1, 82), 'one.example');
+    assert.equal(nameOf(6, 83), 'six.example');
+    assert.equal(d.m.contextSizes.addresses, 3);
+  });
+
   it('declares every column it writes', () => {
     const d = new Driver();
     const q = d.open(dnsQ(1, 'x.example'), 1);
@@ -367,5 +394,54 @@ describe('addressKey', () => {
     assert.equal(addressKey(6, words('::')), '::');
     // IPv4: the 32-bit number.
     assert.equal(addressKey(4, new Uint32Array([0x0a000001, 0, 0, 0])), 0x0a000001);
+  });
+});
+
+describe('Lru (the context maps)', () => {
+  it('agrees with a Map-ordered reference LRU over random IPv4 and IPv6 keys, gets, updates and evictions', () => {
+    // Reference: a Map's insertion order as recency (delete + set on every use), evicting the first key.
+    class Reference<V> {
+      readonly map = new Map<number | string, V>();
+      constructor(readonly max: number) {}
+      get(k: number | string): V | undefined {
+        const v = this.map.get(k);
+        if (v !== undefined) {
+          this.map.delete(k);
+          this.map.set(k, v);
+        }
+        return v;
+      }
+      set(k: number | string, v: V): void {
+        this.map.delete(k);
+        this.map.set(k, v);
+        if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+      }
+    }
+    let x = 12345;
+    const rand = (n: number): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    for (const max of [1, 7, 300]) {
+      const lru = new Lru<number>(max);
+      const ref = new Reference<number>(max);
+      // A small key space (many hits, updates and evictions), IPv4 keys spread over the whole 32-bit range.
+      const keyOf = (r: number): number | string =>
+        r % 5 === 0 ? `2001:db8::${r.toString(16)}` : Math.imul(r + 1, 0x9e3779b1) >>> 0;
+      for (let step = 0; step < 20000; step++) {
+        const k = keyOf(rand(3 * max + 5));
+        if (rand(3) === 0) {
+          lru.set(k, step);
+          ref.set(k, step);
+        } else assert.equal(lru.get(k), ref.get(k), `max ${max} step ${step}`);
+        assert.equal(lru.size, ref.map.size);
+      }
+      for (const k of ref.map.keys()) assert.equal(lru.get(k), ref.map.get(k));
+      lru.clear();
+      assert.equal(lru.size, 0);
+      assert.equal(lru.get(keyOf(1)), undefined);
+    }
   });
 });

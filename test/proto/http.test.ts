@@ -63,6 +63,20 @@ describe('parseHttpHead: valid heads', () => {
     assert.equal(h.headers.get('server'), 'x');
   });
 
+  it('methods, versions and long mixed-case header names come out as written (lower-cased names)', () => {
+    const req = parseHttpHead(enc('PATCH /a HTTP/1.0\r\nX-Forwarded-For-Some-Proxy: 1\r\nACCEPT: */*\r\n\r\n'));
+    assert.equal(req.method, 'PATCH');
+    assert.equal(req.version, 'HTTP/1.0');
+    assert.equal(req.headers.get('x-forwarded-for-some-proxy'), '1');
+    assert.equal(req.headers.get('accept'), '*/*');
+    // A token that is not a known method still parses as a request line (RFC 9112 §3).
+    const other = parseHttpHead(enc('PROPFIND / HTTP/1.1\r\n\r\n'));
+    assert.equal(other.method, 'PROPFIND');
+    const resp = parseHttpHead(enc('HTTP/2.0 200 OK\r\n\r\n'));
+    assert.equal(resp.version, 'HTTP/2.0');
+    assert.equal(parseHttpHead(enc('HTTP/1.1 204 No Content\r\n\r\n')).version, 'HTTP/1.1');
+  });
+
   it('header names are case-insensitive and the first occurrence wins', () => {
     const h = parseHttpHead(enc('GET / HTTP/1.1\r\nHOST: a\r\nhost: b\r\n\r\n'));
     assert.equal(h.headers.get('host'), 'a');
