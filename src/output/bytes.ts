@@ -73,6 +73,19 @@ export class ByteSink {
     this.pos += 8;
   }
 
+  /** `count` values of `src` as i64le writes each, with one bounds check (PLAIN INT64 pages). */
+  i64leArray(src: Float64Array, count: number): void {
+    this.ensure(count * 8);
+    const dv = this.dv;
+    let p = this.pos;
+    for (let k = 0; k < count; k++, p += 8) {
+      const v = src[k]!;
+      dv.setUint32(p, v >>> 0, true);
+      dv.setInt32(p + 4, Math.floor(v / 4294967296) | 0, true);
+    }
+    this.pos = p;
+  }
+
   f64le(v: number): void {
     this.ensure(8);
     this.dv.setFloat64(this.pos, v, true);

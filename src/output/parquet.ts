@@ -20,6 +20,12 @@
  * this writer (same tree, interleaved runs): 8.42 → 5.54 CPU-s for the whole extract, the output's share 5.6 → 2.7
  * CPU-s, the file 3.07 → 1.49 MB (GZIP level 1 and 32k-row groups against ZSTD and 8k-row groups before), peak
  * RSS 344 → 246 MiB (bench/results.md, section "Output cost").
+ * Then (issue 2), same capture, old and new writer run side by side in 6 pairs: 4.33–5.25 → 3.76–5.00 CPU-s for the
+ * whole extract (0.25–0.87 less in each pair), peak RSS 215 → 147 MiB, the file byte for byte the same: rows no
+ * longer kept alive until their row group is encoded (text dictionary-encoded and lists copied as rows arrive;
+ * garbage collection beyond a run without output ~230 → 20–50 ms, node --cpu-prof), group columns stored only for rows that have the
+ * group, no null pre-filling, property loads generated per group (ColumnBuffers.runReader), one-run shortcuts
+ * for chunks with no null, only nulls or a single integer value.
  */
 import { writeSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -28,7 +34,6 @@ import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_INDEX } from '../features/stats.ts';
 import { ByteSink, T_BINARY, T_I32, T_STRUCT } from './bytes.ts';
-import { lookupGroup } from './columns.ts';
 
 // parquet.thrift enums.
 const TYPE_BOOLEAN = 0;
@@ -95,11 +100,6 @@ function physicalType(kind: number): number {
 
 const isList = (kind: number) => kind >= K_INT_LIST;
 
-/** Where a column's value comes from in a row. */
-const FROM_STATS = 0; // the row's stats vector (src/features/record.ts), else row[key]
-const FROM_TOP = 1; // row[key]
-const FROM_GROUP = 2; // row[group...][key], dotted groups nested as setColumn writes them
-
 const K_STATS = STATS_COLUMNS.length;
 
 /** Text of a string cell, as the writer always coerced it: objects as JSON, other scalars via String. */
@@ -110,38 +110,65 @@ function stringValue(v: unknown): string | null {
   return String(v);
 }
 
-/** Adjacent columns of one group ([] path: top level). */
-interface ColumnRun {
-  path: string[];
-  columns: Int32Array;
-}
+/** Stores the cells of one group's columns (or the top-level ones) of row `r` in their buffers. */
+type RunReader = (row: Record<string, unknown>, r: number) => void;
 
 /**
- * Rows buffered column by column for one row group: the stats vectors row after row in one Float64Array (one
- * copy per row instead of ~100 stores into separate buffers), other numeric columns in a Float64Array each
- * (NaN = null), text and list cells in arrays. Used by the Parquet writer and by parallel workers, which encode
- * their row groups themselves (encodeRowGroup) and hand the bytes to the main thread.
+ * Rows buffered column by column for one row group. Statistics: the row's stats vector copied whole into one
+ * Float64Array, row after row (one copy per row instead of ~100 stores). Other numeric columns: a Float64Array each
+ * (NaN = null). Text: dictionary indices; integer and float lists: their elements copied; string lists: the cells.
+ * Top-level columns hold one value per row. A group's columns (tls, dns, ...: absent from most flows) hold values
+ * only for the rows that have the group, packed, and `groupPresent` marks those rows: a row without the group costs
+ * one store. Nothing is pre-filled with nulls: each row writes every slot it owns. A row is not referenced once
+ * added (except the arrays of string lists), so it dies young.
+ * Used by the Parquet writer and by parallel workers, which encode their row groups themselves (encodeRowGroup)
+ * and hand the bytes to the main thread.
  */
 export class ColumnBuffers {
   readonly columns: readonly ColumnSpec[];
   readonly kinds: Uint8Array;
-  private readonly source: Uint8Array;
-  /** Stats index of a FROM_STATS column, -1 otherwise. */
+  /** Per column: index of its group (groupPresent, groupRows), -1 for a top-level column. */
+  readonly groupOf: Int32Array;
+  /** Per group: 1 for the rows that have it, 0 for the others. */
+  readonly groupPresent: Uint8Array[];
+  /** Per group: the rows of the row group that have it, i.e. the values each of its columns holds. */
+  readonly groupRows: Int32Array;
+  /** Stats index of a column read from the stats vector, -1 otherwise. */
   readonly statsIndex: Int32Array;
-  private readonly keys: string[];
-  private readonly groupNames: string[];
-  /**
-   * Columns in runs of adjacent columns of one group (looked up once per row): every column, and only those not
-   * read from the stats vector (rows that have one).
-   */
-  private readonly allRuns: ColumnRun[];
-  private readonly rowRuns: ColumnRun[];
   /** Stats vectors, row r at [r·K, (r+1)·K); NaN = null. */
   readonly stats: Float64Array;
   /** Per column: a Float64Array for numeric columns not in the stats vector (else empty). */
   readonly numbers: Float64Array[];
-  /** Per column: cells of text and list columns (else empty). */
+  /**
+   * Text columns, dictionary-encoded as rows arrive: per value its entry (-1 = null), and the row group's distinct
+   * strings in first-seen order (the order the dictionary page lists them). Only distinct strings are kept, not
+   * every row's: cells kept until the row group was encoded outlived the young generation, and the collector
+   * copied and promoted them (lab500: ~230 ms of garbage collection in extract -o x.parquet against a run
+   * without output, node --cpu-prof).
+   */
+  readonly textIndex: Int32Array[];
+  readonly textValues: string[][];
+  private readonly textLookup: Map<string, number>[];
+  /**
+   * Per text column: the last string stored and its entry. Consecutive flows often repeat a value (addresses, end
+   * reasons, versions); comparing with the last one is cheaper than hashing a new string for the Map.
+   */
+  private readonly lastText: (string | null)[];
+  private readonly lastEntry: Int32Array;
+  /**
+   * Integer and float list columns, copied as rows arrive (for the same reason): per value its element count
+   * (-1 = null list); the elements, coerced, with their definition level (2 = null element, 3 = value).
+   */
+  readonly listLengths: Int32Array[];
+  listValues: Float64Array[];
+  listLevels: Uint8Array[];
+  /** Per list column: the elements stored so far. */
+  readonly listUsed: Int32Array;
+  /** Per column: cells of string list columns (else empty). */
   readonly cells: unknown[][];
+  /** Every column's run, and (for rows with a stats vector) the runs without the columns copied from it. */
+  private readonly allRuns: RunReader[];
+  private readonly rowRuns: RunReader[];
   private readonly hasStats: boolean;
   length = 0;
 
@@ -152,50 +179,170 @@ export class ColumnBuffers {
     this.columns = columns;
     const n = columns.length;
     this.kinds = new Uint8Array(n);
-    this.source = new Uint8Array(n);
+    this.groupOf = new Int32Array(n).fill(-1);
     this.statsIndex = new Int32Array(n).fill(-1);
-    this.keys = columns.map((c) => c.key);
-    this.groupNames = columns.map((c) => c.group ?? '');
+    const groupNames: string[] = [];
     let hasStats = false;
     for (let i = 0; i < n; i++) {
       const c = columns[i]!;
       const kind = kindOf(c);
       this.kinds[i] = kind;
-      const si = c.group || kind > K_BOOL ? undefined : STATS_INDEX.get(c.key);
-      this.source[i] = c.group ? FROM_GROUP : si !== undefined ? FROM_STATS : FROM_TOP;
+      if (c.group) {
+        let g = groupNames.indexOf(c.group);
+        if (g < 0) g = groupNames.push(c.group) - 1;
+        this.groupOf[i] = g;
+        continue;
+      }
+      const si = kind > K_BOOL ? undefined : STATS_INDEX.get(c.key);
       if (si !== undefined) {
         this.statsIndex[i] = si;
         hasStats = true;
       }
     }
     this.hasStats = hasStats;
-    const runsOf = (keep: (i: number) => boolean): ColumnRun[] => {
-      const runs: ColumnRun[] = [];
-      let last = '';
-      let cols: number[] = [];
-      const close = () => {
-        if (cols.length > 0) runs.push({ path: last === '' ? [] : last.split('.'), columns: Int32Array.from(cols) });
-        cols = [];
-      };
-      for (let i = 0; i < n; i++) {
-        if (!keep(i)) continue;
-        if (this.groupNames[i] !== last) {
-          close();
-          last = this.groupNames[i]!;
-        }
-        cols.push(i);
+    this.groupPresent = groupNames.map(() => new Uint8Array(capacity));
+    this.groupRows = new Int32Array(groupNames.length);
+    // Zero-filled on allocation; no slot is read before a row wrote it.
+    this.stats = new Float64Array(hasStats ? capacity * K_STATS : 0);
+    this.numbers = columns.map(
+      (_, i) => new Float64Array(this.kinds[i]! <= K_BOOL && this.statsIndex[i]! < 0 ? capacity : 0),
+    );
+    const kinds = this.kinds;
+    this.textIndex = columns.map((_, i) => new Int32Array(kinds[i] === K_STRING ? capacity : 0));
+    this.textValues = columns.map(() => []);
+    this.textLookup = columns.map(() => new Map());
+    this.lastText = columns.map(() => null);
+    this.lastEntry = new Int32Array(n);
+    const numberList = (i: number) => kinds[i] === K_INT_LIST || kinds[i] === K_FLOAT_LIST;
+    this.listLengths = columns.map((_, i) => new Int32Array(numberList(i) ? capacity : 0));
+    this.listValues = columns.map((_, i) => new Float64Array(numberList(i) ? 1024 : 0));
+    this.listLevels = columns.map((_, i) => new Uint8Array(numberList(i) ? 1024 : 0));
+    this.listUsed = new Int32Array(n);
+    // Cells are stored at 0, 1, 2, ... (one per row, or per row having the group): the arrays grow packed.
+    this.cells = columns.map(() => []);
+    const runsOf = (keep: (i: number) => boolean): RunReader[] => {
+      const runs: RunReader[] = [];
+      for (let g = -1; g < groupNames.length; g++) {
+        const cols: number[] = [];
+        for (let i = 0; i < n; i++) if (this.groupOf[i] === g && keep(i)) cols.push(i);
+        if (cols.length > 0) runs.push(this.runReader(g < 0 ? [] : groupNames[g]!.split('.'), g, cols));
       }
-      close();
       return runs;
     };
     this.allRuns = runsOf(() => true);
-    this.rowRuns = runsOf((i) => this.source[i] !== FROM_STATS);
-    this.stats = new Float64Array(hasStats ? capacity * K_STATS : 0).fill(Number.NaN);
-    this.numbers = columns.map((_, i) =>
-      new Float64Array(this.kinds[i]! <= K_BOOL && this.source[i] !== FROM_STATS ? capacity : 0).fill(Number.NaN),
-    );
-    // Cell arrays allocated once (packed, null-filled) and cleared after each row group.
-    this.cells = columns.map((_, i) => (this.kinds[i]! <= K_BOOL ? [] : new Array<unknown>(capacity).fill(null)));
+    this.rowRuns = runsOf((i) => this.statsIndex[i]! < 0);
+  }
+
+  /**
+   * A function storing one row's cells of `cols`, the columns of group `g` (path: its nesting, as setColumn writes
+   * it; -1 and [] for top-level columns). Each group name and column key is written into the source as a literal,
+   * so every property load has an inline cache of its own that sees only that group's object shapes; one loop over
+   * the keys (`obj[keys[i]]`) made a single megamorphic load site instead (lab500, node --cpu-prof: that line was
+   * ~40 % of add). The source is generated from the column list, names quoted with JSON.stringify, never from packet
+   * data; the coercions are the ones the writer documents (a group is looked up as lookupGroup in ./columns.ts
+   * does; numbers: a boolean is 0/1, anything else not a number is null).
+   */
+  private runReader(path: string[], g: number, cols: number[]): RunReader {
+    const lines: string[] = [];
+    if (g >= 0) {
+      // Most flows carry no tls/quic/dns/http/ssh group: a 0 in its presence row, nothing else.
+      lines.push('let obj = row;');
+      for (const part of path)
+        lines.push(
+          `obj = obj[${JSON.stringify(part)}];`,
+          `if (obj === null || typeof obj !== 'object') { present[r] = 0; return; }`,
+        );
+      lines.push('present[r] = 1;', `const at = groupRows[${g}];`, `groupRows[${g}] = at + 1;`);
+    } else lines.push('const obj = row;', 'const at = r;');
+    lines.push('let v;');
+    for (const i of cols) {
+      const kind = this.kinds[i]!;
+      const si = this.statsIndex[i]!;
+      lines.push(`v = obj[${JSON.stringify(this.columns[i]!.key)}];`);
+      if (kind <= K_BOOL) {
+        const target = si >= 0 ? `stats[at * ${K_STATS} + ${si}]` : `numbers[${i}][at]`;
+        const number = kind === K_BOOL ? 'NaN' : `typeof v === 'number' ? v : NaN`;
+        lines.push(`${target} = typeof v === 'boolean' ? +v : ${number};`);
+      } else if (kind === K_STRING) lines.push(`self.addText(${i}, at, v);`);
+      else if (kind === K_STRING_LIST) lines.push(`cells[${i}][at] = Array.isArray(v) ? v : null;`);
+      else lines.push(`self.addNumberList(${i}, at, v);`);
+    }
+    const make = new Function(
+      'self',
+      'stats',
+      'numbers',
+      'cells',
+      'present',
+      'groupRows',
+      `return function readRun(row, r) {\n  ${lines.join('\n  ')}\n};`,
+    ) as (
+      self: ColumnBuffers,
+      stats: Float64Array,
+      numbers: Float64Array[],
+      cells: unknown[][],
+      present: Uint8Array | undefined,
+      groupRows: Int32Array,
+    ) => RunReader;
+    return make(this, this.stats, this.numbers, this.cells, this.groupPresent[g], this.groupRows);
+  }
+
+  /** Text column `i`, value `at`: its dictionary entry (stringValue's coercion; null and undefined are null). */
+  addText(i: number, at: number, v: unknown): void {
+    const s = stringValue(v);
+    if (s === null) {
+      this.textIndex[i]![at] = -1;
+      return;
+    }
+    if (s === this.lastText[i]) {
+      this.textIndex[i]![at] = this.lastEntry[i]!;
+      return;
+    }
+    const lookup = this.textLookup[i]!;
+    let e = lookup.get(s);
+    if (e === undefined) {
+      e = lookup.size;
+      lookup.set(s, e);
+      this.textValues[i]!.push(s);
+    }
+    this.textIndex[i]![at] = e;
+    this.lastText[i] = s;
+    this.lastEntry[i] = e;
+  }
+
+  /**
+   * Integer or float list column `i`, value `at`: anything but an array is a null list; elements are coerced as
+   * the Arrow writer did: int lists keep finite numbers (truncated, −0 as 0), float lists any number (NaN is a
+   * value); other elements are null.
+   */
+  addNumberList(i: number, at: number, v: unknown): void {
+    if (!Array.isArray(v)) {
+      this.listLengths[i]![at] = -1;
+      return;
+    }
+    const n = v.length;
+    this.listLengths[i]![at] = n;
+    const used = this.listUsed[i]!;
+    if (used + n > this.listValues[i]!.length) {
+      const size = Math.max(2 * this.listValues[i]!.length, used + n);
+      const values = new Float64Array(size);
+      values.set(this.listValues[i]!.subarray(0, used));
+      this.listValues[i] = values;
+      const levels = new Uint8Array(size);
+      levels.set(this.listLevels[i]!.subarray(0, used));
+      this.listLevels[i] = levels;
+    }
+    const values = this.listValues[i]!;
+    const levels = this.listLevels[i]!;
+    const ints = this.kinds[i] === K_INT_LIST;
+    for (let j = 0; j < n; j++) {
+      const x: unknown = v[j];
+      if (typeof x === 'number' && (!ints || x - x === 0)) {
+        const t = ints ? Math.trunc(x) : x;
+        values[used + j] = ints && t === 0 ? 0 : t;
+        levels[used + j] = 3;
+      } else levels[used + j] = 2;
+    }
+    this.listUsed[i] = used + n;
   }
 
   /** Buffer one row; the caller encodes before `capacity` rows are exceeded. */
@@ -205,41 +352,28 @@ export class ColumnBuffers {
     // With a stats vector, its columns are one copy and only the other columns are visited.
     const runs = vec !== undefined ? this.rowRuns : this.allRuns;
     if (vec !== undefined) this.stats.set(vec, r * K_STATS);
-    for (let g = 0; g < runs.length; g++) {
-      const run = runs[g]!;
-      // Most flows carry no tls/quic/dns/http/ssh group: its cells stay null (NaN-filled numbers, null cells).
-      const obj = run.path.length === 0 ? row : lookupGroup(row, run.path);
-      if (obj === undefined) continue;
-      const cols = run.columns;
-      for (let j = 0; j < cols.length; j++) {
-        const i = cols[j]!;
-        const v = obj[this.keys[i]!];
-        const kind = this.kinds[i]!;
-        if (kind <= K_BOOL) {
-          const x =
-            kind === K_BOOL
-              ? typeof v === 'boolean'
-                ? +v
-                : Number.NaN
-              : typeof v === 'number'
-                ? v
-                : typeof v === 'boolean'
-                  ? +v
-                  : Number.NaN;
-          if (this.source[i] === FROM_STATS) this.stats[r * K_STATS + this.statsIndex[i]!] = x;
-          else this.numbers[i]![r] = x;
-        } else if (kind === K_STRING) this.cells[i]![r] = stringValue(v);
-        else this.cells[i]![r] = Array.isArray(v) ? v : null;
-      }
-    }
+    for (let g = 0; g < runs.length; g++) runs[g]!(row, r);
   }
 
-  /** Empty the buffers after their rows were encoded. */
+  /** Values column `i` holds: one per row for top-level columns, one per row that has the group otherwise. */
+  valueCount(i: number): number {
+    const g = this.groupOf[i]!;
+    return g < 0 ? this.length : this.groupRows[g]!;
+  }
+
+  /** Empty the buffers after their rows were encoded (letting go of their strings and lists). */
   clear(): void {
-    const len = this.length;
-    for (const c of this.cells) if (c.length > 0) c.fill(null, 0, len);
-    for (const b of this.numbers) if (b.length > 0) b.fill(Number.NaN, 0, len);
-    this.stats.fill(Number.NaN, 0, len * K_STATS);
+    for (let i = 0; i < this.cells.length; i++) {
+      const c = this.cells[i]!;
+      if (c.length > 0) c.fill(null, 0, this.valueCount(i));
+      if (this.kinds[i] === K_STRING) {
+        this.textLookup[i]!.clear();
+        this.textValues[i]!.length = 0;
+        this.lastText[i] = null;
+      }
+    }
+    this.listUsed.fill(0);
+    this.groupRows.fill(0);
     this.length = 0;
   }
 }
@@ -290,8 +424,9 @@ export class ChunkEncoder {
   private valsU32 = new Uint32Array(0);
   private strs: string[] = [];
   private idx = new Int32Array(0);
-  private dictVals = new Float64Array(0);
-  private dictU32 = new Uint32Array(0);
+  /** At least one entry: a single-valued integer chunk writes dictVals[0] without the dictionary builders. */
+  private dictVals = new Float64Array(64);
+  private dictU32 = new Uint32Array(this.dictVals.buffer);
   private stamp = new Int32Array(0);
   private slot = new Int32Array(0);
   private gen = 0;
@@ -301,6 +436,8 @@ export class ChunkEncoder {
   private direct = new Int32Array(0);
   private directStamp = new Int32Array(0);
   private readonly strMap = new Map<string, number>();
+  /** A text chunk's dictionary, built as its rows arrived (ColumnBuffers.addText); null for string lists. */
+  private textDictionary: string[] | null = null;
   private readonly dictPage = new ByteSink();
   private readonly dataPage = new ByteSink();
   private readonly header = new ByteSink(256);
@@ -333,12 +470,17 @@ export class ChunkEncoder {
         continue;
       }
       const kind = b.kinds[i]!;
-      const si = b.statsIndex[i]!;
+      const g = b.groupOf[i]!;
+      const count = b.valueCount(i);
+      // Presence matters only when some rows lack the group.
+      const present = g >= 0 && count < len ? b.groupPresent[g]! : null;
       if (kind <= K_BOOL) {
-        if (si >= 0) chunks.push(this.numberChunk(kind, b.stats, si, K_STATS, len));
-        else chunks.push(this.numberChunk(kind, b.numbers[i]!, 0, 1, len));
-      } else if (kind === K_STRING) chunks.push(this.stringChunk(b.cells[i]!, len));
-      else chunks.push(this.listChunk(kind, b.cells[i]!, len));
+        const si = b.statsIndex[i]!;
+        if (si >= 0) chunks.push(this.numberChunk(kind, b.stats, si, K_STATS, len, null, len));
+        else chunks.push(this.numberChunk(kind, b.numbers[i]!, 0, 1, len, present, count));
+      } else if (kind === K_STRING) chunks.push(this.stringChunk(b, i, len, present));
+      else if (kind === K_STRING_LIST) chunks.push(this.listChunk(b.cells[i]!, len, present, count));
+      else chunks.push(this.numberListChunk(b, i, len, present, count));
     }
     return { rows: len, bytes: this.out.view(), chunks };
   }
@@ -346,23 +488,40 @@ export class ChunkEncoder {
   /** One INT64 column chunk from numbers (flow ids assigned by the parallel merge), as a row group of its own. */
   encodeInt64Column(values: Float64Array): EncodedRowGroup {
     this.out.reset();
-    const chunk = this.numberChunk(K_INT, values, 0, 1, values.length);
+    const chunk = this.numberChunk(K_INT, values, 0, 1, values.length, null, values.length);
     return { rows: values.length, bytes: this.out.view(), chunks: [chunk] };
   }
 
-  /** A scalar numeric column: `src[off + r·stride]` for row r, NaN = null. */
-  private numberChunk(kind: number, src: Float64Array, off: number, stride: number, len: number): ChunkMeta {
+  /**
+   * A scalar numeric column of `len` rows, NaN = null: its `count` values are `src[off + k·stride]`, one per row,
+   * or with `present`, one per row marked present (the other rows are null).
+   */
+  private numberChunk(
+    kind: number,
+    src: Float64Array,
+    off: number,
+    stride: number,
+    len: number,
+    present: Uint8Array | null,
+    count: number,
+  ): ChunkMeta {
     this.ensureLevels(len);
     this.ensureValues(len);
     const defs = this.defs;
     const vals = this.vals;
     let nn = 0;
     let p = off;
-    if (kind === K_INT) {
+    if (count === 0) defs.fill(0, 0, len);
+    else if (kind === K_INT) {
       let lo = Number.POSITIVE_INFINITY;
       let hi = Number.NEGATIVE_INFINITY;
-      for (let r = 0; r < len; r++, p += stride) {
+      for (let r = 0; r < len; r++) {
+        if (present !== null && present[r] === 0) {
+          defs[r] = 0;
+          continue;
+        }
         const x = src[p]!;
+        p += stride;
         // x − x is 0 only for finite x: NaN (null) and ±Infinity (no Int64 value) are null.
         if (x - x === 0) {
           const t = Math.trunc(x);
@@ -375,16 +534,26 @@ export class ChunkEncoder {
       this.intLo = lo;
       this.intHi = hi;
     } else if (kind === K_FLOAT) {
-      for (let r = 0; r < len; r++, p += stride) {
+      for (let r = 0; r < len; r++) {
+        if (present !== null && present[r] === 0) {
+          defs[r] = 0;
+          continue;
+        }
         const x = src[p]!;
+        p += stride;
         if (!Number.isNaN(x)) {
           vals[nn++] = x;
           defs[r] = 1;
         } else defs[r] = 0;
       }
     } else {
-      for (let r = 0; r < len; r++, p += stride) {
+      for (let r = 0; r < len; r++) {
+        if (present !== null && present[r] === 0) {
+          defs[r] = 0;
+          continue;
+        }
         const x = src[p]!;
+        p += stride;
         if (!Number.isNaN(x)) {
           vals[nn++] = x === 1 ? 1 : 0;
           defs[r] = 1;
@@ -394,46 +563,99 @@ export class ChunkEncoder {
     return this.finishChunk(kind, 0, 1, len, nn, len - nn);
   }
 
-  private stringChunk(cells: unknown[], len: number): ChunkMeta {
+  /** Text column `i`: its dictionary indices, one per row or, with `present`, per row marked present. */
+  private stringChunk(b: ColumnBuffers, i: number, len: number, present: Uint8Array | null): ChunkMeta {
     this.ensureLevels(len);
+    this.ensureValues(len);
     const defs = this.defs;
-    const strs = this.strs;
+    const idx = this.idx;
+    const index = b.textIndex[i]!;
     let nn = 0;
+    let q = 0;
     for (let r = 0; r < len; r++) {
-      const s = cells[r] as string | null;
-      if (s === null) defs[r] = 0;
+      const e = present !== null && present[r] === 0 ? -1 : index[q++]!;
+      if (e < 0) defs[r] = 0;
       else {
         defs[r] = 1;
-        strs[nn++] = s;
+        idx[nn++] = e;
       }
     }
+    this.textDictionary = b.textValues[i]!;
     return this.finishChunk(K_STRING, 0, 1, len, nn, len - nn);
   }
 
-  /**
-   * A list column (Parquet LogicalTypes.md, "Lists"): per row, a null list is one entry (rep 0, def 0), an empty
-   * list one entry (rep 0, def 1), else one entry per element (rep 0 for the first, 1 after; def 2 for a null
-   * element, 3 for a value). Elements are coerced as the Arrow writer did: int lists keep finite numbers
-   * (truncated), float lists any number (NaN is a value), string lists strings, other values as JSON.
-   */
-  private listChunk(kind: number, cells: unknown[], len: number): ChunkMeta {
-    let entries = 0;
-    for (let r = 0; r < len; r++) {
-      const l = cells[r];
-      entries += Array.isArray(l) && l.length > 0 ? l.length : 1;
-    }
+  /** An integer or float list column from its copied elements (ColumnBuffers.addNumberList); levels as listChunk. */
+  private numberListChunk(
+    b: ColumnBuffers,
+    i: number,
+    len: number,
+    present: Uint8Array | null,
+    count: number,
+  ): ChunkMeta {
+    const kind = b.kinds[i]!;
+    const lengths = b.listLengths[i]!;
+    const elements = b.listValues[i]!;
+    const levels = b.listLevels[i]!;
+    // Rows without the group: a null list each; a null or empty list: one entry.
+    let entries = len - count;
+    for (let q = 0; q < count; q++) entries += Math.max(lengths[q]!, 1);
     this.ensureLevels(entries);
     this.ensureValues(entries);
     const defs = this.defs;
     const reps = this.reps;
     const vals = this.vals;
-    const strs = this.strs;
     let k = 0;
+    let e = 0;
     let nn = 0;
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
+    let q = 0;
     for (let r = 0; r < len; r++) {
-      const l = cells[r];
+      const n = present !== null && present[r] === 0 ? -1 : lengths[q++]!;
+      if (n <= 0) {
+        reps[k] = 0;
+        defs[k++] = n < 0 ? 0 : 1;
+        continue;
+      }
+      for (let j = 0; j < n; j++, k++, e++) {
+        reps[k] = j === 0 ? 0 : 1;
+        const d = levels[e]!;
+        defs[k] = d;
+        if (d === 3) {
+          const x = elements[e]!;
+          vals[nn++] = x;
+          if (x < lo) lo = x;
+          if (x > hi) hi = x;
+        }
+      }
+    }
+    this.intLo = lo;
+    this.intHi = hi;
+    return this.finishChunk(kind, 1, 3, entries, nn, entries - nn);
+  }
+
+  /**
+   * A string list column (Parquet LogicalTypes.md, "Lists"): per row, a null list is one entry (rep 0, def 0), an
+   * empty list one entry (rep 0, def 1), else one entry per element (rep 0 for the first, 1 after; def 2 for a null
+   * element, 3 for a value). Elements are coerced as the Arrow writer did: strings stay, other values as JSON.
+   * Integer and float lists: numberListChunk.
+   */
+  private listChunk(cells: unknown[], len: number, present: Uint8Array | null, count: number): ChunkMeta {
+    // Rows without the group: a null list each.
+    let entries = len - count;
+    for (let q = 0; q < count; q++) {
+      const l = cells[q];
+      entries += Array.isArray(l) && l.length > 0 ? l.length : 1;
+    }
+    this.ensureLevels(entries);
+    const defs = this.defs;
+    const reps = this.reps;
+    const strs = this.strs;
+    let k = 0;
+    let nn = 0;
+    let q = 0;
+    for (let r = 0; r < len; r++) {
+      const l = present !== null && present[r] === 0 ? null : cells[q++];
       if (!Array.isArray(l)) {
         reps[k] = 0;
         defs[k++] = 0;
@@ -447,33 +669,16 @@ export class ChunkEncoder {
       for (let j = 0; j < l.length; j++, k++) {
         reps[k] = j === 0 ? 0 : 1;
         const x: unknown = l[j];
-        if (kind === K_INT_LIST) {
-          if (typeof x === 'number' && x - x === 0) {
-            const t = Math.trunc(x);
-            vals[nn++] = t === 0 ? 0 : t;
-            if (t < lo) lo = t;
-            if (t > hi) hi = t;
-            defs[k] = 3;
-          } else defs[k] = 2;
-        } else if (kind === K_FLOAT_LIST) {
-          if (typeof x === 'number') {
-            vals[nn++] = x;
-            defs[k] = 3;
-          } else defs[k] = 2;
-        } else {
-          // JSON.stringify(undefined) is undefined: a null element, as the Arrow writer stored it.
-          const s = typeof x === 'string' ? x : (JSON.stringify(x) as string | undefined);
-          if (s === undefined) defs[k] = 2;
-          else {
-            strs[nn++] = s;
-            defs[k] = 3;
-          }
+        // JSON.stringify(undefined) is undefined: a null element, as the Arrow writer stored it.
+        const s = typeof x === 'string' ? x : (JSON.stringify(x) as string | undefined);
+        if (s === undefined) defs[k] = 2;
+        else {
+          strs[nn++] = s;
+          defs[k] = 3;
         }
       }
     }
-    this.intLo = lo;
-    this.intHi = hi;
-    return this.finishChunk(kind, 1, 3, entries, nn, entries - nn);
+    return this.finishChunk(K_STRING_LIST, 1, 3, entries, nn, entries - nn);
   }
 
   /**
@@ -579,13 +784,27 @@ export class ChunkEncoder {
     data.reset();
     dict.reset();
     if (maxRep > 0) levelRun(data, this.reps, entries, 1);
-    levelRun(data, this.defs, entries, maxDef === 1 ? 1 : 2);
+    // A scalar column with no null or only nulls: its levels are one run, written without scanning them.
+    if (maxRep === 0 && (nn === entries || nn === 0) && entries >= 8) constantLevelRun(data, nn === 0 ? 0 : 1, entries);
+    else levelRun(data, this.defs, entries, maxDef === 1 ? 1 : 2);
     let dictSize = -1;
     let min: Uint8Array | null = null;
     let max: Uint8Array | null = null;
     let nanCount = type === TYPE_DOUBLE ? 0 : -1;
-    if (nn > 0 && type === TYPE_BYTE_ARRAY) {
-      // Text: always a dictionary (flow columns repeat: addresses, names, versions, fingerprints).
+    /** Every value equals the dictionary's single entry (idx is not filled). */
+    let constant = false;
+    const textDictionary = this.textDictionary;
+    this.textDictionary = null;
+    if (nn > 0 && textDictionary !== null) {
+      // Text: always a dictionary (flow columns repeat: addresses, names, versions, fingerprints); idx is filled.
+      for (let k = 0; k < textDictionary.length; k++) {
+        const at = dict.pos;
+        dict.u32le(0);
+        dict.setU32le(at, dict.utf8(textDictionary[k]!));
+      }
+      dictSize = textDictionary.length;
+    } else if (nn > 0 && type === TYPE_BYTE_ARRAY) {
+      // String lists: the same, from their elements.
       const map = this.strMap;
       map.clear();
       const strs = this.strs;
@@ -609,10 +828,16 @@ export class ChunkEncoder {
     } else if (nn > 0 && type !== TYPE_BOOLEAN) {
       // Numbers: a dictionary unless more than half the values are distinct (times, ids, rates), then PLAIN.
       const limit = Math.max(16, nn >> 1);
-      dictSize =
-        type === TYPE_INT64 && this.intHi - this.intLo < DIRECT_RANGE
-          ? this.smallIntDictionary(nn, limit)
-          : this.numberDictionary(nn, limit);
+      if (type === TYPE_INT64 && this.intLo === this.intHi) {
+        // One value (a constant count, a flag never set): one entry, every index 0.
+        dictSize = 1;
+        this.dictVals[0] = this.intLo;
+        constant = true;
+      } else
+        dictSize =
+          type === TYPE_INT64 && this.intHi - this.intLo < DIRECT_RANGE
+            ? this.smallIntDictionary(nn, limit)
+            : this.numberDictionary(nn, limit);
       const src = dictSize >= 0 ? this.dictVals : this.vals;
       const count = dictSize >= 0 ? dictSize : nn;
       let lo = Number.POSITIVE_INFINITY;
@@ -631,7 +856,7 @@ export class ChunkEncoder {
         for (let k = 0; k < nn; k++) if (Number.isNaN(this.vals[k]!)) nanCount++;
       }
       const target = dictSize >= 0 ? dict : data;
-      if (type === TYPE_INT64) for (let k = 0; k < count; k++) target.i64le(src[k]!);
+      if (type === TYPE_INT64) target.i64leArray(src, count);
       else if (LITTLE_ENDIAN) target.bytes(new Uint8Array(src.buffer, 0, count * 8));
       else for (let k = 0; k < count; k++) target.f64le(src[k]!);
       if (lo <= hi) {
@@ -653,7 +878,12 @@ export class ChunkEncoder {
       // RLE_DICTIONARY data: the bit width in one byte, then the indices in the hybrid encoding.
       const width = Math.max(1, 32 - Math.clz32(dictSize - 1));
       data.u8(width);
-      rleHybrid(data, this.idx, nn, width);
+      if (!constant) rleHybrid(data, this.idx, nn, width);
+      else if (nn >= 8) {
+        // What rleHybrid writes for nn zeros: one RLE run.
+        data.varint(nn * 2);
+        data.u8(0);
+      } else rleHybrid(data, this.idx.fill(0, 0, nn), nn, width);
     }
     const out = this.out;
     const start = out.pos;
@@ -741,6 +971,15 @@ function levelRun(out: ByteSink, levels: Int32Array, n: number, width: number): 
   const at = out.pos;
   out.u32le(0);
   rleHybrid(out, levels, n, width);
+  out.setU32le(at, out.pos - at - 4);
+}
+
+/** Levels that are all `value` (0 or 1, `n` ≥ 8): the bytes levelRun writes for them, one RLE run. */
+function constantLevelRun(out: ByteSink, value: number, n: number): void {
+  const at = out.pos;
+  out.u32le(0);
+  out.varint(n * 2);
+  out.u8(value);
   out.setU32le(at, out.pos - at - 4);
 }
 

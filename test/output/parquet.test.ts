@@ -230,6 +230,87 @@ test('row groups encoded elsewhere (the --threads path): transferred, flow ids f
   }
 });
 
+test('row groups where a group is in no row, in every row, or in some; constant and short chunks', async () => {
+  // The writer keeps a group's values only for the rows that have it and takes shortcuts for chunks without a null
+  // or with only nulls (one level run) and for integer chunks of a single value (one dictionary entry): each case
+  // in a row group of its own (16 rows), and a last row group of 5 rows (below the 8 values of an RLE run).
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-parquet-'));
+  try {
+    const file = path.join(dir, 'p.parquet');
+    const rows: Row[] = [];
+    const phase = (n: number, make: (k: number) => Row | undefined, flow: (k: number) => number) => {
+      for (let k = 0; k < n; k++) {
+        const row = new FlowRecord({
+          flow_id: flow(k),
+          name: k % 3 === 0 ? 'same' : `n${k % 2}`,
+          ratio: 0.25,
+          flag: true,
+          ids: [7, 7],
+          xs: k % 2 ? [0.5] : [],
+          tags: ['t'],
+          always_null: null,
+        });
+        const vec = new Float64Array(STATS_COLUMNS.length).fill(Number.NaN);
+        vec[STATS_INDEX.get('fwd_packets')!] = 3;
+        vec[STATS_INDEX.get('bidirectional_mean_payload_bytes')!] = k % 4 === 0 ? Number.NaN : 1.5;
+        (row as unknown as Record<symbol, unknown>)[STATS_VECTOR] = vec;
+        const g = make(k);
+        if (g !== undefined) row.g = g;
+        rows.push(row);
+      }
+    };
+    phase(
+      16,
+      () => undefined,
+      (k) => k,
+    ); // no row has the group
+    phase(
+      16,
+      (k) => ({ port: 443, cert: { issuer: k % 2 ? 'A' : 'B' } }),
+      () => 9,
+    ); // every row, constant port
+    phase(
+      16,
+      (k) => (k % 5 === 0 ? { port: k } : undefined),
+      (k) => 2 ** 40 + k,
+    ); // some rows, no cert
+    phase(
+      5,
+      () => ({ port: 22 }),
+      () => -3,
+    ); // a short row group, constant values
+    const fd = openSync(file, 'w');
+    const w = new ParquetRowWriter(fd, COLUMNS, 16);
+    for (const r of rows) w.add(r);
+    await w.finish();
+    closeSync(fd);
+    const want = rows.map((r) => COLUMNS.map((c) => expected(c, r)));
+    const duck = await duckRows(file);
+    assert.equal(duck.length, rows.length);
+    for (let r = 0; r < rows.length; r++)
+      assert.deepStrictEqual(plain(Object.values(duck[r]!)), want[r], `DuckDB row ${r}`);
+    const a = arrowRows(file);
+    for (let r = 0; r < rows.length; r++)
+      assert.deepStrictEqual(plain(Object.values(a.rows[r]!)), want[r], `parquet-wasm row ${r}`);
+    // Statistics of the shortcut chunks: min/max of the constant port, null counts of the absent group.
+    const meta = await duckRows(
+      file,
+      `select row_group_id, stats_min_value, stats_max_value, stats_null_count from parquet_metadata('${file}') where path_in_schema = 'g_port' order by 1`,
+    );
+    assert.deepEqual(
+      meta.map((m) => [Number(m.row_group_id), m.stats_min_value, m.stats_max_value, Number(m.stats_null_count)]),
+      [
+        [0, null, null, 16],
+        [1, '443', '443', 0],
+        [2, '0', '15', 12],
+        [3, '22', '22', 0],
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Decoder of the RLE / bit-packing hybrid (Parquet Encodings.md), for checking the encoder. */
 function decodeHybrid(bytes: Uint8Array, n: number, width: number): number[] {
   const out: number[] = [];
