@@ -181,6 +181,42 @@ const flattened = new WeakMap<Forest, PathContributions>();
 let topIndex = new Int32Array(3);
 let topAbs = new Float64Array(3);
 
+/**
+ * The last row explained from leaf indices. Rows with the same leaf in every tree have the same contributions
+ * (they depend on the path only), so when the next row of the batch also has the same values in its top features
+ * its reasons are the same strings: floods and scans repeat one flow shape thousands of times.
+ */
+const last = {
+  leaves: null as Uint8Array | null,
+  features: null as readonly string[] | null,
+  k: 0,
+  row: -1,
+  top: [] as number[],
+  values: [] as number[],
+  reasons: [] as string[],
+};
+
+function sameAsLast(
+  leaves: Uint8Array,
+  features: readonly string[],
+  k: number,
+  x: Float32Array,
+  nRows: number,
+  r: number,
+): boolean {
+  if (last.leaves !== leaves || last.features !== features || last.k !== k) return false;
+  const nT = leaves.length / nRows;
+  const a = last.row * nT;
+  const b = r * nT;
+  for (let t = 0; t < nT; t++) if (leaves[a + t] !== leaves[b + t]) return false;
+  for (let j = 0; j < last.top.length; j++) {
+    const v = x[last.top[j]! * nRows + r]!;
+    const w = last.values[j]!;
+    if (v !== w && !(Number.isNaN(v) && Number.isNaN(w))) return false;
+  }
+  return true;
+}
+
 function formatValue(v: number): string {
   if (Number.isNaN(v)) return 'missing';
   return Number.isInteger(v) ? String(v) : Number(v.toPrecision(4)).toString();
@@ -205,7 +241,9 @@ export function topReasons(
     paths = new PathContributions(forest);
     flattened.set(forest, paths);
   }
-  if (leaves === null || !paths.fromLeaves(leaves, r, scratch)) paths.into(x, nRows, r, scratch);
+  if (leaves !== null && sameAsLast(leaves, features, k, x, nRows, r)) return last.reasons.slice();
+  const fromLeaves = leaves !== null && paths.fromLeaves(leaves, r, scratch);
+  if (!fromLeaves) paths.into(x, nRows, r, scratch);
   // Top k by |contribution| in one pass over typed arrays (classify explains every flow: no per-flow sort of all
   // features, no array shuffling). Ties keep the lower feature index first, as a stable sort would.
   if (topIndex.length < k) {
@@ -229,6 +267,15 @@ export function topReasons(
     const i = topIndex[j]!;
     const c = scratch[i]!;
     reasons[j] = `${features[i]}=${formatValue(x[i * nRows + r]!)} (${c >= 0 ? '+' : ''}${c.toFixed(3)})`;
+  }
+  if (fromLeaves) {
+    last.leaves = leaves;
+    last.features = features;
+    last.k = k;
+    last.row = r;
+    last.top = Array.from(topIndex.subarray(0, count));
+    last.values = last.top.map((i) => x[i * nRows + r]!);
+    last.reasons = reasons.slice();
   }
   return reasons;
 }

@@ -13,8 +13,12 @@ export function columnAccessor(c: ColumnSpec): Accessor {
   if (c.group) {
     const g = c.group;
     const k = c.key;
-    // A dotted group ('tls.cert') is nested (row.tls.cert), as setColumn writes it.
-    if (g.includes('.')) return (row) => getColumn(row, c);
+    // A dotted group ('tls.cert') is nested (row.tls.cert), as setColumn writes it; its path is split once here,
+    // not on every read as getColumn does.
+    if (g.includes('.')) {
+      const path = g.split('.');
+      return (row) => lookupGroup(row, path)?.[k];
+    }
     return (row) => {
       const o = row[g] as Record<string, unknown> | undefined | null;
       return o == null ? undefined : o[k];

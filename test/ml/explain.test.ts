@@ -103,3 +103,30 @@ test('reasons name the features with the largest contributions, with value and s
     }
   }
 });
+
+test('reasons from leaf indices equal reasons from tree walks, also for runs of repeated flow shapes', (t) => {
+  const forest = trainGbdt(data(3000, 1, 2), null, { nTrees: 40, maxDepth: 5, seed: 3 }).forest;
+  const compiled = new CompiledForest(forest);
+  if (!compiled.isWasm) {
+    t.skip('no WebAssembly SIMD here: no leaf indices');
+    return;
+  }
+  // Rows in runs: exact repeats, repeats that differ only by a tiny amount (same leaves, other printed values)
+  // and by a missing value.
+  const base = data(60, 21, 2);
+  const n = base.nRows * 4;
+  const x = new Float32Array(base.nF * n);
+  for (let f = 0; f < base.nF; f++) {
+    for (let r = 0; r < n; r++) {
+      const v = base.x[f * base.nRows + Math.floor(r / 4)]!;
+      x[f * n + r] = r % 4 === 2 ? v + 1e-6 : r % 4 === 3 && f === 4 ? Number.NaN : v;
+    }
+  }
+  const names = ['a', 'b', 'noise', 'sometimes_missing', 'big'];
+  const leaves = compiled.leafIndices(x, n);
+  const scratch = new Float64Array(base.nF);
+  for (let r = 0; r < n; r++) {
+    const fast = topReasons(forest, names, x, n, r, scratch, 3, leaves);
+    assert.deepEqual(fast, topReasons(forest, names, x, n, r, scratch, 3, null), `row ${r}`);
+  }
+});
