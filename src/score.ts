@@ -85,8 +85,8 @@ export class FlowScorer {
   private readonly source: string;
   private rows: FlowRow[] = [];
   private cells: (string | null)[][];
-  /** Column-major features of the batch, stride batchSize. */
-  private x: Float32Array;
+  /** The batch's direct features row after row (row r at r · directFeature.length). */
+  private readonly direct: Float32Array;
   private timer: NodeJS.Timeout | null = null;
   /** A failure inside a timer-driven flush, rethrown by the next add/flush (a timer has no caller to throw to). */
   private pending: unknown = null;
@@ -133,7 +133,7 @@ export class FlowScorer {
     this.forest = new CompiledForest(model.forest);
     this.scratch = new Float64Array(features.length);
     this.batchSize = opts.batchSize ?? 1024;
-    this.x = new Float32Array(features.length * this.batchSize);
+    this.direct = new Float32Array(this.directFeature.length * this.batchSize);
     this.maxDelayMs = opts.maxDelayMs ?? 0;
     this.source = opts.source ?? '';
     // Fail before any traffic is read when the model wants columns a flow record cannot provide.
@@ -150,14 +150,16 @@ export class FlowScorer {
     this.rethrow();
     const r = this.rows.length;
     for (let i = 0; i < this.getters.length; i++) this.cells[i]!.push(cellText(this.getters[i]!(row)));
-    const x = this.x;
-    const stride = this.batchSize;
+    // Row after row into `direct` (sequential stores); flush transposes it into the column-major matrix.
+    const direct = this.direct;
+    const nD = this.directFeature.length;
+    const at = r * nD;
     const vec = statsVector(row);
-    for (let d = 0; d < this.directFeature.length; d++) {
+    for (let d = 0; d < nD; d++) {
       const si = this.directStats[d]!;
       const v = vec !== undefined && si >= 0 ? vec[si]! : featureValue(this.directGet[d]!(row));
       // The stats vector holds NaN for null; its finite values are the numbers the row shows.
-      x[this.directFeature[d]! * stride + r] = Number.isFinite(v) ? v + 0 : Number.NaN;
+      direct[at + d] = Number.isFinite(v) ? v + 0 : Number.NaN;
     }
     this.rows.push(row);
     if (this.rows.length >= this.batchSize) this.flush();
@@ -189,14 +191,13 @@ export class FlowScorer {
     this.cells = this.names.map(() => []);
     const features = this.model.file.features;
     const nF = features.length;
-    // The batch's matrix with stride n (a short last batch is compacted); the next batch gets a fresh buffer,
-    // since reasons(r) may still read this one.
-    let x = this.x;
-    this.x = new Float32Array(nF * this.batchSize);
-    if (n < this.batchSize) {
-      const packed = new Float32Array(nF * n);
-      for (let f = 0; f < nF; f++) packed.set(x.subarray(f * this.batchSize, f * this.batchSize + n), f * n);
-      x = packed;
+    // A fresh matrix per batch, since reasons(r) may still read this one.
+    const x = new Float32Array(nF * n);
+    const direct = this.direct;
+    const nD = this.directFeature.length;
+    for (let d = 0; d < nD; d++) {
+      const col = this.directFeature[d]! * n;
+      for (let r = 0, at = d; r < n; r++, at += nD) x[col + r] = direct[at]!;
     }
     if (this.tableFeatures.length > 0) {
       const tx = featureMatrix(table, this.tableFeatures);
