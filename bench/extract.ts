@@ -12,9 +12,9 @@
  * end. Every command runs as a child under /usr/bin/time -v: wall time (our clock), CPU time (user + sys) and
  * peak RSS. Packets/s is given per wall second and per CPU second: when other work shares the machine the CPU
  * figure is the steadier one (for --threads 2 it sums both cores, so compare wall times there).
- * Rows: flowsieve with all default meters to Parquet, CSV and JSONL (1 thread) and to Parquet with 2 threads, the
- * cost of the features (statistics only vs all default meters, rows discarded), then tcpdump, ndpiReader, nfpcapd
- * and argus.
+ * Rows: flowsieve with all default meters to Parquet, CSV and JSONL (1 thread) and to Parquet and JSONL with 2
+ * threads, classify with the bundled model (Parquet and JSONL), the cost of the features (statistics only vs all default meters, rows
+ * discarded), then tcpdump, ndpiReader, nfpcapd and argus.
  * The table is printed and appended, dated, with machine and commit, to bench/results.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -148,6 +148,23 @@ function commands(file: string, scratch: string): Row[] {
       name: 'flowsieve extract → Parquet, all default features, --threads 2',
       bin: 'node',
       cmd: `${fs} -o ${scratch}/o2.parquet --threads 2`,
+    },
+    {
+      name: 'flowsieve extract → JSONL, all default features, --threads 2',
+      bin: 'node',
+      cmd: `${fs} -o ${scratch}/o2.jsonl --threads 2`,
+    },
+    // Issue 6 asks classify for at least 80% of extract's packet rate: compare with the extract rows of the same
+    // format (classify writes identity, score, verdict and reasons, not every feature).
+    {
+      name: 'flowsieve classify → Parquet, bundled model, 1 thread',
+      bin: 'node',
+      cmd: `node bin/flowsieve.js classify ${q} -q --top 0 -o ${scratch}/c1.parquet`,
+    },
+    {
+      name: 'flowsieve classify → JSONL, bundled model, 1 thread',
+      bin: 'node',
+      cmd: `node bin/flowsieve.js classify ${q} -q --top 0 -o ${scratch}/c1.jsonl`,
     },
     { name: 'flowsieve pipeline, statistics meter only, no output', bin: 'node', cmd: `${self} stats ${q}` },
     { name: 'flowsieve pipeline, all default meters, no output', bin: 'node', cmd: `${self} all ${q}` },

@@ -10,7 +10,7 @@ import { decodeFrame, linkTypeName } from './decode/index.ts';
 import { PacketView, TcpFlag, TUNNEL_NAMES } from './decode/packet.ts';
 import type { ColumnSpec, FlowRow, Meter } from './features/meter.ts';
 import { FlowRecord } from './features/record.ts';
-import { formatAddress, KEY_WORDS, packetKeyHash } from './flow/key.ts';
+import { formatAddress } from './flow/key.ts';
 import { END_REASON_NAMES, type FlowListener, FlowTable, type FlowTableOptions } from './flow/table.ts';
 
 export interface ExtractOptions {
@@ -33,36 +33,54 @@ export interface ExtractOptions {
   }) => void;
   /** Add `source_file` to every row (default: when several inputs are read). */
   sourceFileColumn?: boolean;
-  /** Process only the flows of one shard (src/parallel); every shard reads the whole input. */
-  shard?: ShardOptions;
 }
 
 /**
- * One worker's share of a capture read by `count` workers at once, each reading every packet (src/parallel).
- * A flow belongs to shard `flowShard(hash, count)` of its symmetric key hash, so both directions reach one worker.
- * DNS flows (TCP/UDP port 53 or 5353 at either end) are processed by every shard, because the DNS meter's context
- * (the name a server address was resolved from, per-client counters) joins them to flows of all shards; only the
- * owner emits their rows. Packets that become no flow (decode errors, capture drops) are counted by shard 0 only,
- * so the shards' counters add up to the single-threaded ones.
+ * Sharded extraction of one capture (src/parallel): one reader — the main thread, a FlowPipeline with a
+ * `ShardRouter` — reads and decodes every packet, counts those that become no flow (decode errors, fragments
+ * without their first, capture drops) and hands each other packet to the router, which gives it to the shard of its
+ * flow (`flowShard` of the symmetric key hash, so both directions reach one shard). DNS packets (TCP/UDP port 53 or
+ * 5353 at either end, `isDnsFlow`) go to every shard, because the DNS meter's context (the name a server address
+ * was resolved from, per-client counters) joins them to flows of all shards; only the owner emits their rows and
+ * counts their packets. Each shard is a FlowPipeline with `ShardOptions`, fed by `routedPacket` (a worker, from the
+ * packet's bytes) or `routedView` (the main thread's own shard, from the reader's decoded view), so the counters of
+ * the reader and the shards add up to the single-threaded ones.
  */
 export interface ShardOptions {
-  index: number;
-  count: number;
-  /** An owned flow started at the packet with this ordinal (0-based, over every packet handed to the pipeline). */
+  /** An owned flow started at the packet with this ordinal (0-based, over every packet of the file). */
   onFlowCreated(ordinal: number): void;
   /** Written by the pipeline just before onFlow: the ordinal of the ended flow's first packet. */
   flowOrdinal: number;
-  /** Written by the pipeline: packets handed to it so far in the current file. */
+  /** Written by the pipeline: one past the ordinal of the packet being handled. */
   packetsSeen: number;
 }
 
-/** The shard a flow key hash belongs to (remixed: the table indexes by the low bits of the same hash). */
-export function flowShard(hash: number, count: number): number {
-  return (Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0) % count;
+/** The reader's side: receives every packet that becomes a flow packet, decoded, fragment ports resolved. */
+export interface ShardRouter {
+  route(
+    view: PacketView,
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linkType: number,
+    ordinal: number,
+  ): void;
+}
+
+/**
+ * The shard of `count` a flow key hash belongs to, shard 0 taking `share0` of the hash space (the others equal
+ * parts of the rest). The hash is remixed first: the flow table indexes by the low bits of the same hash.
+ */
+export function flowShard(hash: number, count: number, share0 = 1 / count): number {
+  const u = (Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) >>> 0) / 2 ** 32;
+  if (u < share0 || count < 2) return 0;
+  return Math.min(count - 1, 1 + Math.floor(((u - share0) / (1 - share0)) * (count - 1)));
 }
 
 /** TCP/UDP flows on the DNS ports feed the DNS meter's cross-flow context: every shard processes them. */
-function isDnsFlow(v: PacketView): boolean {
+export function isDnsFlow(v: PacketView): boolean {
   if (v.protocol !== 6 && v.protocol !== 17) return false;
   const a = v.srcPort;
   const b = v.dstPort;
@@ -233,9 +251,21 @@ export class FlowPipeline {
   /** Shard mode only: per slot, ordinal of the flow's first packet. */
   private firstOrdinal = new Float64Array(0);
   private shadowPacket = 0;
+  /** Router mode only: ordinal of the next packet of the file. */
+  private routedOrdinal = 0;
+  /** Router mode: packets of the current file handed to the pipeline so far (the ordinal of the next one). */
+  get packetsOfFile(): number {
+    return this.routedOrdinal;
+  }
 
   constructor(
-    private readonly opts: Pick<ExtractOptions, 'flow' | 'meters' | 'onFlow' | 'shard'> & { sourceFileColumn: boolean },
+    private readonly opts: Pick<ExtractOptions, 'flow' | 'meters' | 'onFlow'> & {
+      sourceFileColumn: boolean;
+      /** A worker of a sharded extraction: fed by routedPacket (see ShardOptions). */
+      shard?: ShardOptions;
+      /** The reader of a sharded extraction: packets that become flow packets go to the router (see ShardRouter). */
+      router?: ShardRouter;
+    },
   ) {
     this.meters = opts.meters;
     const meters = this.meters;
@@ -305,7 +335,13 @@ export class FlowPipeline {
         if (this.shadow[slot] === 1) this.uncounted(() => onFlowPacket(slot, pkt, dir));
         else onFlowPacket(slot, pkt, dir);
       };
-      this.packet = this.shardPacketHandler(opts.shard);
+      this.packet = () => {
+        throw new Error('a shard pipeline is fed by routedPacket');
+      };
+      return;
+    }
+    if (opts.router) {
+      this.packet = this.routerPacketHandler(opts.router);
       return;
     }
     this.packet = (buf, offset, capLen, wireLen, tsUs, linkType) => {
@@ -336,42 +372,78 @@ export class FlowPipeline {
   }
 
   /**
-   * The packet handler of one shard: decode every packet (fragment ports must be remembered for all flows), then
-   * keep the packets of owned flows and of DNS flows (shadowed when another shard owns them).
+   * The reader's packet handler (sharded extraction): count what becomes no flow, exactly like the ordinary handler,
+   * and hand the rest to the router with the packet's ordinal in the file.
    */
-  private shardPacketHandler(shard: ShardOptions): FlowPipeline['packet'] {
+  private routerPacketHandler(router: ShardRouter): FlowPipeline['packet'] {
     const view = this.view;
     const stats = this.stats;
-    const scratch = new Uint32Array(KEY_WORDS);
-    const countsDrops = shard.index === 0;
     return (buf, offset, capLen, wireLen, tsUs, linkType) => {
-      shard.packetsSeen++;
+      const at = this.routedOrdinal++;
       const status = decodeFrame(view, buf, offset, capLen, wireLen, tsUs, linkType);
       if (status !== 'ok') {
-        if (countsDrops) {
-          stats.packets_read++;
-          this.count(status === 'unsupported_link_type' ? this.linkStatus(linkType) : status);
-        }
+        stats.packets_read++;
+        this.count(status === 'unsupported_link_type' ? this.linkStatus(linkType) : status);
         return;
       }
       if (view.fragOffset > 0) {
         if (!this.fragments.recall(view)) {
-          if (countsDrops) {
-            stats.packets_read++;
-            this.count('ip_fragment_without_first');
-          }
+          stats.packets_read++;
+          this.count('ip_fragment_without_first');
           return;
         }
       } else if (view.moreFragments) this.fragments.remember(view);
-      const owned = flowShard(packetKeyHash(view, scratch), shard.count) === shard.index;
-      if (owned) {
-        stats.packets_read++;
-        stats.packets_in_flows++;
-        this.shadowPacket = 0;
-      } else if (isDnsFlow(view)) this.shadowPacket = 1;
-      else return;
-      this.table!.add(view);
+      router.route(view, buf, offset, capLen, wireLen, tsUs, linkType, at);
     };
+  }
+
+  /**
+   * A shard's packet (sharded extraction): one the reader routed here, with its ordinal in the file, the reader's
+   * flow-table clock once it is added (so idle flows end as they would in one table, even when another shard's
+   * packets moved the clock), whether this shard owns its flow (else it is another shard's DNS packet, processed
+   * for the DNS context only), and its ports as the reader resolved them (later IP fragments carry none).
+   */
+  routedPacket(
+    buf: Uint8Array,
+    offset: number,
+    capLen: number,
+    wireLen: number,
+    tsUs: number,
+    linkType: number,
+    ordinal: number,
+    clockUs: number,
+    owned: boolean,
+    ports: number,
+  ): void {
+    const view = this.view;
+    // The reader decoded these bytes to 'ok' already: the same decoder gives the same view.
+    decodeFrame(view, buf, offset, capLen, wireLen, tsUs, linkType);
+    if (view.fragOffset > 0) {
+      view.srcPort = ports >>> 16;
+      view.dstPort = ports & 0xffff;
+    }
+    this.routedView(view, ordinal, clockUs, owned);
+  }
+
+  /** routedPacket with the reader's own decoded view (the main thread's shard: no second decode). */
+  routedView(view: PacketView, ordinal: number, clockUs: number, owned: boolean): void {
+    this.opts.shard!.packetsSeen = ordinal + 1;
+    if (owned) {
+      this.stats.packets_read++;
+      this.stats.packets_in_flows++;
+      this.shadowPacket = 0;
+    } else this.shadowPacket = 1;
+    const table = this.table!;
+    if (clockUs > table.clockUs) table.clockUs = clockUs;
+    table.add(view);
+  }
+
+  /** A worker's clock follows the reader's (sharded extraction): end the flows idle at `clockUs`. */
+  advanceClock(clockUs: number): void {
+    const table = this.table;
+    if (!table || clockUs <= table.clockUs) return;
+    table.clockUs = clockUs;
+    table.expireIdle(clockUs);
   }
 
   /**
@@ -452,6 +524,7 @@ export class FlowPipeline {
   startFile(file: string): void {
     this.currentFile = file;
     if (this.opts.shard) this.opts.shard.packetsSeen = 0;
+    this.routedOrdinal = 0;
     for (const m of this.meters) m.onInputStart?.(file);
     this.table = new FlowTable(this.opts.flow ?? {}, this.listener);
   }
@@ -510,9 +583,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
     } finally {
       pipeline.endFile();
     }
-    const countsDrops = opts.shard === undefined || opts.shard.index === 0;
     for (const [name, n] of Object.entries(summary.dropped)) {
-      if (!countsDrops) break;
       stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
       stats.packets_read += n;
     }

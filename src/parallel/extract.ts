@@ -1,35 +1,62 @@
 /**
- * `extract --threads N`: the pipeline on N worker threads, rows merged in the main thread (which feeds the sink).
+ * `extract --threads N`: the pipeline on N threads, rows merged in the main thread (which feeds the sink).
  *
- * - One input file: every worker reads the whole file and keeps the flows whose symmetric key hash falls in its
- *   shard (ShardOptions in src/pipeline.ts). Measured on the 526 MB lab capture (bench/extract.ts): reading and
- *   decoding a packet costs a small fraction of metering it and building its row, so N readers cost less than one
- *   reader handing packet copies to N workers, and no packet bytes cross threads.
+ * - One input file: the main thread reads it and decodes each packet just enough to find its flow (the decoder
+ *   resolves tunnels to the inner flow; IP fragments take the ports of their first fragment), and each flow belongs
+ *   to one of N shards by its symmetric key hash, so both directions reach one shard (ShardOptions in
+ *   src/pipeline.ts). Shard 0 runs in the main thread itself, on the packet it just decoded; the packets of the
+ *   other shards are copied into a shared-memory ring per worker (src/parallel/ring.ts: bounded, so memory stays
+ *   flat, and no message per packet), which the worker replays through its own pipeline. DNS packets go to every
+ *   shard, for the DNS meter's cross-flow context. The main thread's share is smaller (mainShare), since it also
+ *   reads. Why the main thread works too: on 2 cores a third busy thread only adds switching, and every thread that
+ *   meters pays its own warm-up (V8 compiles the hot code again in each isolate, about 0.7 CPU-s on the lab capture).
+ *   The former design — every worker reading and decoding the whole file — paid the per-packet work N times and made
+ *   2 threads slower than 1 (lab500: 4.5-6.5 s wall against 3.5 s).
  * - Several input files: one worker per file at a time, each file read whole (flow ids are per file anyway).
- * - stdin cannot be read twice: it runs single-threaded.
+ * - stdin runs single-threaded.
  *
  * Results equal the single-threaded run (test/parallel): the same rows (in another order), and the same counters.
  * flow_id is the rank of the flow's first packet among all flows of the file: each shard reports the ordinals of
- * the first packets of the flows it starts, and a row is released once every shard has read past its first packet,
- * so its rank is known. Differences remain only when the live-flow cap evicts flows (each worker holds
- * max-flows / N flows, and the least recently seen flow of a shard is not that of the whole table).
+ * the first packets of the flows it starts, and a row is released once every shard has handled every packet before
+ * its first packet, so its rank is known. Each packet carries the reader's flow-table clock (the largest timestamp
+ * so far), so a late packet meets the same clock as in one table. Differences remain when the live-flow cap evicts
+ * flows (each shard holds its share of max-flows, and the least recently seen flow of a shard is not that of the
+ * whole table), and when timestamps run backwards far enough that the idle scan, which stops at the least recently
+ * seen flow still live, would in one table have stopped at a flow of another shard.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { listInputs } from '../capture/index.ts';
+import { CaptureError, listInputs, readCapture } from '../capture/index.ts';
+import { linkTypeName } from '../decode/index.ts';
 import { defaultMeters, type FeatureOptions } from '../features/index.ts';
 import type { FlowRow } from '../features/meter.ts';
 import { FlowRecord } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_VECTOR } from '../features/stats.ts';
+import { KEY_WORDS, packetKeyHash } from '../flow/key.ts';
+import { DEFAULT_FLOW_OPTIONS } from '../flow/table.ts';
 import type { FlowSink } from '../output/index.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
-import { type ExtractOptions, type ExtractStats, emptyStats, runExtract } from '../pipeline.ts';
+import {
+  type ExtractOptions,
+  type ExtractStats,
+  emptyStats,
+  FlowPipeline,
+  flowShard,
+  isDnsFlow,
+  runExtract,
+  type ShardRouter,
+} from '../pipeline.ts';
+import { ShardRunner } from './batcher.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
+import { createRing, OWNED, type RingBuffers, RingWriter } from './ring.ts';
 
-export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters' | 'shard'> {
-  /** Worker threads (≥ 2 to run in parallel; 1 runs the ordinary single-threaded pipeline). */
+export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
+  /**
+   * Threads (≥ 2 to run in parallel; 1 runs the ordinary single-threaded pipeline). One file: the main thread and
+   * threads − 1 workers each run a shard. Several files: up to `threads` workers, one file each.
+   */
   threads: number;
-  /** Meter options: every worker builds its own default meters from them. */
+  /** Meter options: every shard or file job builds its own default meters from them. */
   features?: FeatureOptions;
   /**
    * A Parquet sink's columnar entry (FlowSink.columnar): workers then encode the row groups themselves and the
@@ -84,11 +111,8 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [k, n] of Object.entries(from)) into[k] = (into[k] ?? 0) + n;
 }
 
-/**
- * Merge one job's counters. `wholeInput` is false for shards other than 0: their file-level counters (bytes,
- * files, warnings, errors) duplicate shard 0's.
- */
-function mergeStats(into: ExtractStats, s: ExtractStats, wholeInput: boolean): void {
+/** Add one job's counters (a worker's, or the reader's in a sharded run) to the run's. */
+function mergeStats(into: ExtractStats, s: ExtractStats): void {
   into.packets_read += s.packets_read;
   into.packets_in_flows += s.packets_in_flows;
   addCounts(into.dropped, s.dropped);
@@ -100,11 +124,114 @@ function mergeStats(into: ExtractStats, s: ExtractStats, wholeInput: boolean): v
     into.first_seen_us = s.first_seen_us;
   if (s.last_seen_us !== null && (into.last_seen_us === null || s.last_seen_us > into.last_seen_us))
     into.last_seen_us = s.last_seen_us;
-  if (!wholeInput) return;
   into.bytes_read += s.bytes_read;
   into.files.push(...s.files);
   into.warnings += s.warnings;
   into.file_errors.push(...s.file_errors);
+}
+
+/** Raised by the reader when a worker flagged its ring failed; the worker's own error follows as a message. */
+class WorkerFailed extends Error {}
+
+/**
+ * The main thread's share of the flows when it also reads the capture, for `threads` threads: with READER_COST the
+ * main thread's extra work (reading, decoding and routing every packet, the merge) in units of metering all flows,
+ * equal time per thread gives (1 − READER_COST·(threads − 1)) / threads. READER_COST is calibrated rather than
+ * measured alone (each worker also pays its own warm-up): 0.2 gives the main thread 40% with 2 threads, which
+ * balanced the two threads on lab500 to Parquet (main 2.2 CPU-s, worker 2.1; with no share, 1.4 and 2.7).
+ * When rows come to the main thread (CSV, JSONL, an onFlow listener) rather than encoded Parquet row groups, it
+ * also formats every row, which costs more than metering them (lab500, 40% share: main thread 5.7 CPU-s against the
+ * worker's 2.0 for JSONL, 3.5 against 1.9 for CSV): it then keeps only MIN_MAIN_SHARE, the share it keeps in any
+ * case — its own pipeline is what lets it work instead of waiting on a full ring.
+ */
+const READER_COST = 0.2;
+const MIN_MAIN_SHARE = 0.05;
+function mainShare(threads: number, rowsToMain: boolean): number {
+  if (rowsToMain) return MIN_MAIN_SHARE;
+  return Math.max(MIN_MAIN_SHARE, (1 - READER_COST * (threads - 1)) / threads);
+}
+
+/**
+ * The main thread's part of a sharded run: read the capture, count what becomes no flow, run the flows of shard 0
+ * itself (`local`) and append every other packet to the ring of its flow's shard (DNS packets to every shard).
+ * Returns the reader's counters: packets that became no flow and the file-level ones (bytes, files, warnings,
+ * file errors).
+ */
+async function readShards(
+  file: string,
+  local: ShardRunner,
+  rings: RingBuffers[],
+  share0: number,
+  opts: ParallelExtractOptions,
+): Promise<ExtractStats> {
+  const count = rings.length + 1;
+  const writers = rings.map(
+    (r) =>
+      new RingWriter(r, (stalled) => {
+        if (stalled) throw new Error('flowsieve: a worker stopped taking packets for 2 minutes');
+        throw new WorkerFailed('flowsieve: a worker failed');
+      }),
+  );
+  const key = new Uint32Array(KEY_WORDS);
+  const own = local.pipeline;
+  // The flow table's clock in a single-threaded run: the largest timestamp of any flow packet so far.
+  let clockUs = 0;
+  const router: ShardRouter = {
+    route(view, buf, offset, capLen, wireLen, tsUs, linkType, ordinal) {
+      if (tsUs > clockUs) clockUs = tsUs;
+      const owner = flowShard(packetKeyHash(view, key), count, share0);
+      const ports = ((view.srcPort << 16) | view.dstPort) >>> 0;
+      if (isDnsFlow(view)) {
+        for (let w = 1; w < count; w++) {
+          const flags = w === owner ? OWNED : 0;
+          writers[w - 1]!.append(buf, offset, capLen, wireLen, tsUs, linkType, ordinal, clockUs, flags, ports);
+        }
+        own.routedView(view, ordinal, clockUs, owner === 0);
+      } else if (owner === 0) own.routedView(view, ordinal, clockUs, true);
+      else writers[owner - 1]!.append(buf, offset, capLen, wireLen, tsUs, linkType, ordinal, clockUs, OWNED, ports);
+    },
+  };
+  const reader = new FlowPipeline({ flow: opts.flow, meters: [], onFlow: () => {}, sourceFileColumn: false, router });
+  const stats = reader.stats;
+  reader.startFile(file);
+  try {
+    const summary = await readCapture(file, reader.packet, {
+      onWarning: (w) => {
+        stats.warnings++;
+        opts.onWarning?.(w);
+      },
+      onProgress: (bytesRead, totalBytes) => {
+        // Once per read window: every shard learns the clock and how far packets were distributed, so it ends
+        // idle flows and the merge can release rows even when a ring fills slowly.
+        const upTo = reader.packetsOfFile;
+        for (const w of writers) w.flush(clockUs, upTo, false);
+        local.progress(clockUs, upTo);
+        opts.onProgress?.({ file, fileIndex: 0, files: 1, bytesRead, totalBytes, packets: upTo });
+      },
+    });
+    for (const [name, n] of Object.entries(summary.dropped)) {
+      stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
+      stats.packets_read += n;
+    }
+    stats.bytes_read += summary.bytesRead;
+    stats.files.push({
+      file,
+      format: summary.format,
+      compression: summary.compression,
+      packets: summary.packetsDelivered + Object.values(summary.dropped).reduce((a, b) => a + b, 0),
+      link_types: summary.linkTypes.map((l) => `${linkTypeName(l)}(${l})`),
+    });
+  } catch (e) {
+    if (!(e instanceof CaptureError)) throw e;
+    // Not a capture at all: recorded like the single-threaded run does; the shards end with no packets.
+    stats.file_errors.push({ file, code: e.code, offset: e.offset, message: e.message });
+  } finally {
+    reader.endFile();
+  }
+  // The last flow packet's clock ended the flows idle by then in the single-threaded table too.
+  for (const w of writers) w.flush(clockUs, reader.packetsOfFile, true);
+  local.progress(clockUs, reader.packetsOfFile);
+  return stats;
 }
 
 /**
@@ -132,14 +259,21 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   }
   const sourceFileColumn = opts.sourceFileColumn ?? files.length > 1;
   const sharded = files.length === 1;
-  const workerCount = sharded ? threads : Math.min(threads, files.length);
+  // One file: the main thread reads it and runs shard 0, the workers the other shards (see readShards).
+  const workerCount = sharded ? threads - 1 : Math.min(threads, files.length);
   const stats = emptyStats();
   const workers: Worker[] = [];
   for (let w = 0; w < workerCount; w++) workers.push(startWorker({ flow: opts.flow, features: opts.features }));
+  const rings = sharded ? workers.map(() => createRing()) : [];
+  const share0 = mainShare(threads, opts.columnar === undefined);
+  const maxFlows = opts.flow?.maxFlows ?? DEFAULT_FLOW_OPTIONS.maxFlows;
+  /** Each shard holds its part of the live-flow cap. */
+  const shardMaxFlows = (share: number) => Math.max(1, Math.ceil(maxFlows * share));
 
-  // Shard bookkeeping (one file read by every worker).
-  const created = workers.map(() => new OrdinalList());
-  const seen = workers.map(() => 0);
+  // Shard bookkeeping (one file): shard 0 is the main thread's, shard w + 1 worker w's.
+  const shardCount = sharded ? threads : 0;
+  const created = Array.from({ length: shardCount }, () => new OrdinalList());
+  const seen = Array.from({ length: shardCount }, () => 0);
   const pending: {
     rows: FlowRow[] | null;
     group: EncodedRowGroup | null;
@@ -154,7 +288,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const releaseShardRows = () => {
     let floor = Number.POSITIVE_INFINITY;
     for (const s of seen) if (s < floor) floor = s;
-    // Release every batch whose rows' first packets all precede what every shard has read.
+    // Release every batch whose rows' first packets all precede what every shard has handled.
     let keep = 0;
     for (let b = 0; b < pending.length; b++) {
       const batch = pending[b]!;
@@ -180,35 +314,45 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
     }
     pending.length = keep;
   };
+  /** Rows (or a row group) and progress of shard `shard`: wait until every shard has passed their first packets. */
+  const shardBatch = (shard: number, msg: Extract<FromWorker, { type: 'batch' | 'columns' }>) => {
+    created[shard]!.append(msg.created);
+    seen[shard] = msg.packetsSeen;
+    const count = msg.type === 'batch' ? msg.rows.length : msg.group.rows;
+    if (count > 0) {
+      let max = -1;
+      for (const p of msg.ordinals) if (p > max) max = p;
+      pending.push({
+        rows: msg.type === 'batch' ? msg.rows : null,
+        group: msg.type === 'columns' ? msg.group : null,
+        count,
+        vectors: msg.type === 'batch' ? msg.vectors : new Float64Array(0),
+        ordinals: msg.ordinals,
+        maxOrdinal: max,
+      });
+    }
+    releaseShardRows();
+  };
 
   // Jobs: the shards of the one file, or one job per file.
-  const jobs: ToWorker[] = sharded
+  const jobs: Extract<ToWorker, { type: 'job' | 'shard' }>[] = sharded
     ? workers.map((_, w) => ({
-        type: 'job',
+        type: 'shard',
         id: w,
         file: files[0]!,
-        shard: { index: w, count: workerCount },
+        maxFlows: shardMaxFlows((1 - share0) / workerCount),
+        ring: rings[w]!,
         sourceFileColumn,
         columns: opts.columnar?.columns,
-        reportWarnings: w === 0,
-        reportProgress: w === 0,
       }))
-    : files.map((file, i) => ({
-        type: 'job',
-        id: i,
-        file,
-        sourceFileColumn,
-        columns: opts.columnar?.columns,
-        reportWarnings: true,
-        reportProgress: true,
-      }));
+    : files.map((file, i) => ({ type: 'job', id: i, file, sourceFileColumn, columns: opts.columnar?.columns }));
   const jobStats: (ExtractStats | undefined)[] = jobs.map(() => undefined);
   let nextJob = 0;
   const jobPackets = jobs.map(() => 0);
 
-  await new Promise<void>((resolve, reject) => {
+  let failed = false;
+  const finished = new Promise<void>((resolve, reject) => {
     let running = workers.length;
-    let failed = false;
     const fail = (e: Error) => {
       if (failed) return;
       failed = true;
@@ -233,60 +377,26 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
         try {
           switch (msg.type) {
             case 'batch':
-              if (!sharded) {
-                for (let i = 0; i < msg.rows.length; i++) emit(rebuildRow(msg.rows[i]!, msg.vectors, i));
-                return;
-              }
-              created[w]!.append(msg.created);
-              seen[w] = msg.packetsSeen;
-              if (msg.rows.length > 0) {
-                let max = -1;
-                for (const p of msg.ordinals) if (p > max) max = p;
-                pending.push({
-                  rows: msg.rows,
-                  group: null,
-                  count: msg.rows.length,
-                  vectors: msg.vectors,
-                  ordinals: msg.ordinals,
-                  maxOrdinal: max,
-                });
-              }
-              releaseShardRows();
+              if (sharded) shardBatch(w + 1, msg);
+              else for (let i = 0; i < msg.rows.length; i++) emit(rebuildRow(msg.rows[i]!, msg.vectors, i));
               return;
             case 'columns':
-              if (!sharded) {
-                opts.columnar!.write(msg.group);
-                return;
-              }
-              created[w]!.append(msg.created);
-              seen[w] = msg.packetsSeen;
-              if (msg.group.rows > 0) {
-                let max = -1;
-                for (const p of msg.ordinals) if (p > max) max = p;
-                pending.push({
-                  rows: null,
-                  group: msg.group,
-                  count: msg.group.rows,
-                  vectors: new Float64Array(0),
-                  ordinals: msg.ordinals,
-                  maxOrdinal: max,
-                });
-              }
-              releaseShardRows();
+              if (sharded) shardBatch(w + 1, msg);
+              else opts.columnar!.write(msg.group);
               return;
             case 'warning':
               opts.onWarning?.(msg.warning);
               return;
             case 'progress': {
-              const job = jobs[msg.job] as Extract<ToWorker, { type: 'job' }>;
+              const job = jobs[msg.job]!;
               jobPackets[msg.job] = msg.packets;
               opts.onProgress?.({
                 file: job.file,
-                fileIndex: sharded ? 0 : msg.job,
+                fileIndex: msg.job,
                 files: files.length,
                 bytesRead: msg.bytesRead,
                 totalBytes: msg.totalBytes,
-                packets: sharded ? msg.packets : jobPackets.reduce((a, b) => a + b, 0),
+                packets: jobPackets.reduce((a, b) => a + b, 0),
               });
               return;
             }
@@ -306,12 +416,38 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
     });
   });
   if (sharded) {
+    try {
+      const local = new ShardRunner(
+        -1,
+        {
+          file: files[0]!,
+          flow: opts.flow,
+          features: opts.features,
+          maxFlows: shardMaxFlows(share0),
+          sourceFileColumn,
+          columns: opts.columnar?.columns,
+        },
+        (msg) => {
+          if (msg.type === 'batch' || msg.type === 'columns') shardBatch(0, msg);
+        },
+      );
+      mergeStats(stats, await readShards(files[0]!, local, rings, share0, opts));
+      mergeStats(stats, local.finish());
+    } catch (e) {
+      // A worker's failure surfaces as its own error (below); anything else stops the workers.
+      if (!(e instanceof WorkerFailed)) {
+        for (const w of workers) void w.terminate();
+        finished.catch(() => {});
+        throw e;
+      }
+    }
+  }
+  await finished;
+  if (sharded) {
     seen.fill(Number.POSITIVE_INFINITY);
     releaseShardRows();
   }
-  jobStats.forEach((s, i) => {
-    if (s) mergeStats(stats, s, !sharded || i === 0);
-  });
+  for (const s of jobStats) if (s) mergeStats(stats, s);
   stats.elapsed_s = (performance.now() - started) / 1000;
   return stats;
 }

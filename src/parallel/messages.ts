@@ -3,19 +3,29 @@ import type { CaptureWarning } from '../capture/index.ts';
 import type { ColumnSpec, FlowRow } from '../features/meter.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
+import type { RingBuffers } from './ring.ts';
 
 export type ToWorker =
   | {
+      /** One whole capture file. */
       type: 'job';
       id: number;
       file: string;
-      /** Present for a shard of one file read by every worker; absent for a whole-file job. */
-      shard?: { index: number; count: number };
       sourceFileColumn: boolean;
       /** Encode Parquet row groups of these columns instead of sending rows (see FlowSink.columnar). */
       columns?: readonly ColumnSpec[];
-      reportWarnings: boolean;
-      reportProgress: boolean;
+    }
+  | {
+      /** One shard of a capture the main thread reads: its packets arrive on `ring` (src/parallel/ring.ts). */
+      type: 'shard';
+      id: number;
+      /** The capture (meters' onInputStart, source_file). */
+      file: string;
+      /** This shard's part of the live-flow cap. */
+      maxFlows: number;
+      ring: RingBuffers;
+      sourceFileColumn: boolean;
+      columns?: readonly ColumnSpec[];
     }
   | { type: 'exit' };
 

@@ -1,11 +1,11 @@
 /**
  * `extract --threads N` (src/parallel) gives the single-threaded results: the same rows (compared sorted, since
- * workers finish flows in another order), flow ids included, and the same counters, on shared captures chosen for
- * breadth — TLS, QUIC, DNS (whose context joins flows across shards), IP fragments — and a directory (one worker
- * per file), through the row path (onFlow) and the Parquet column path.
+ * shards finish flows in another order), flow ids included, and the same counters, on shared captures chosen for
+ * breadth — TLS, QUIC, DNS (whose context joins flows across shards), IP fragments — on a generated capture with
+ * late packets (idle expiry must follow the one clock of the whole capture), on a file that is not a capture, and on a directory (one worker per file), through the row path (onFlow) and the Parquet column path.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -16,19 +16,35 @@ import { extract } from '../../src/api.ts';
 import { PacketView } from '../../src/decode/packet.ts';
 import { defaultMeters } from '../../src/features/index.ts';
 import { KEY_WORDS, packetKeyHash } from '../../src/flow/key.ts';
+import type { FlowTableOptions } from '../../src/flow/table.ts';
 import { runParallelExtract } from '../../src/parallel/extract.ts';
 import { type ExtractStats, flowShard, runExtract } from '../../src/pipeline.ts';
+import { udpFrame } from '../helpers/packets.ts';
+import { type WritePacket, writePcap } from '../helpers/pcap-writer.ts';
+import { at } from '../helpers/run.ts';
 import { HAS_SHARED, sharedPath } from '../helpers/shared.ts';
 
-async function single(inputs: string[]): Promise<{ rows: string[]; stats: ExtractStats }> {
+async function single(
+  inputs: string[],
+  flow?: Partial<FlowTableOptions>,
+): Promise<{ rows: string[]; stats: ExtractStats }> {
   const rows: string[] = [];
-  const stats = await runExtract({ inputs, meters: defaultMeters(), onFlow: (r) => rows.push(JSON.stringify(r)) });
+  const stats = await runExtract({
+    inputs,
+    flow,
+    meters: defaultMeters(),
+    onFlow: (r) => rows.push(JSON.stringify(r)),
+  });
   return { rows: rows.sort(), stats };
 }
 
-async function parallel(inputs: string[], threads: number): Promise<{ rows: string[]; stats: ExtractStats }> {
+async function parallel(
+  inputs: string[],
+  threads: number,
+  flow?: Partial<FlowTableOptions>,
+): Promise<{ rows: string[]; stats: ExtractStats }> {
   const rows: string[] = [];
-  const stats = await runParallelExtract({ inputs, threads, onFlow: (r) => rows.push(JSON.stringify(r)) });
+  const stats = await runParallelExtract({ inputs, threads, flow, onFlow: (r) => rows.push(JSON.stringify(r)) });
   return { rows: rows.sort(), stats };
 }
 
@@ -72,6 +88,60 @@ for (const file of CAPTURES) {
     }
   });
 }
+
+/**
+ * 60 scenes 100 s apart, each of three UDP packets: flow A at 0 s, an unrelated flow B (another client, so often
+ * another shard) at 10 s, then A again stamped 4 s — late, behind B in the file. With a 5 s idle timeout the
+ * single-threaded table's clock is at 10 s when the late packet comes, so A has ended idle and the late packet starts
+ * a new flow; a shard that only followed the clock of its own packets would add it to A instead.
+ */
+function lateCapture(): Uint8Array {
+  const packets: WritePacket[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t = i * 100;
+    const a = { src: `10.0.${i}.1`, dst: '10.9.9.1', sport: 1000 + i, dport: 4000, payload: new Uint8Array(10) };
+    const b = { src: `10.1.${i}.2`, dst: '10.9.9.1', sport: 2000 + i, dport: 4000, payload: new Uint8Array(20) };
+    packets.push(
+      { tsUs: at(t), data: udpFrame(a) },
+      { tsUs: at(t + 10), data: udpFrame(b) },
+      { tsUs: at(t + 4), data: udpFrame(a) },
+    );
+  }
+  return writePcap(packets);
+}
+
+test('a late packet meets the clock of the whole capture, not of its shard', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flowsieve-parallel-'));
+  try {
+    const file = path.join(dir, 'late.pcap');
+    writeFileSync(file, lateCapture());
+    const flow = { idleTimeoutUs: 5_000_000 };
+    const one = await single([file], flow);
+    assert.equal(one.stats.flows, 180, 'every late packet starts a flow of its own');
+    for (const threads of [2, 3]) {
+      const many = await parallel([file], threads, flow);
+      assert.deepEqual(counters(many.stats), counters(one.stats), `counters with ${threads} threads`);
+      assert.deepEqual(many.rows, one.rows, `rows with ${threads} threads`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file that is not a capture is recorded like the single-threaded run does', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flowsieve-parallel-'));
+  try {
+    const file = path.join(dir, 'notes.pcap');
+    writeFileSync(file, 'not a capture at all\n');
+    const one = await single([file]);
+    const many = await parallel([file], 2);
+    assert.equal(one.stats.file_errors.length, 1);
+    assert.deepEqual(counters(many.stats), counters(one.stats));
+    assert.deepEqual(many.rows, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 /** Rows of a Parquet file as sorted JSON lines (Int64 as text, lists as arrays). */
 function parquetRows(file: string): string[] {
@@ -128,7 +198,9 @@ test('flowShard(packetKeyHash) is symmetric: both directions of a flow reach one
         }
         v.srcPort = sp;
         v.dstPort = dp;
-        const forward = flowShard(packetKeyHash(v, key), count);
+        // Shard 0 (the main thread's) may take any share of the flows.
+        const share0 = (addr[0]! % 100) / 100;
+        const forward = flowShard(packetKeyHash(v, key), count, share0);
         // The reply: addresses and ports swapped (an echo reply for ICMP).
         for (let i = 0; i < 4; i++) {
           v.src[i] = addr[i + 4]! >>> 0;
@@ -137,7 +209,7 @@ test('flowShard(packetKeyHash) is symmetric: both directions of a flow reach one
         v.srcPort = dp;
         v.dstPort = sp;
         v.icmpType = protocol === 1 ? 0 : 129;
-        const reverse = flowShard(packetKeyHash(v, key), count);
+        const reverse = flowShard(packetKeyHash(v, key), count, share0);
         return forward === reverse && forward >= 0 && forward < count;
       },
     ),
