@@ -548,6 +548,22 @@ export class FlowPipeline {
 }
 
 /** Run the pipeline over the inputs. A file that is not a capture is recorded in file_errors; the rest are read. */
+/** Count what reading one capture file gave: packets dropped by the capture layer, bytes, and its file entry. */
+export function addFileSummary(stats: ExtractStats, file: string, summary: CaptureSummary): void {
+  for (const [name, n] of Object.entries(summary.dropped)) {
+    stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
+    stats.packets_read += n;
+  }
+  stats.bytes_read += summary.bytesRead;
+  stats.files.push({
+    file,
+    format: summary.format,
+    compression: summary.compression,
+    packets: summary.packetsDelivered + Object.values(summary.dropped).reduce((a, b) => a + b, 0),
+    link_types: summary.linkTypes.map((l) => `${linkTypeName(l)}(${l})`),
+  });
+}
+
 export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
   const started = performance.now();
   const files = await listInputs(opts.inputs);
@@ -583,18 +599,7 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
     } finally {
       pipeline.endFile();
     }
-    for (const [name, n] of Object.entries(summary.dropped)) {
-      stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
-      stats.packets_read += n;
-    }
-    stats.bytes_read += summary.bytesRead;
-    stats.files.push({
-      file,
-      format: summary.format,
-      compression: summary.compression,
-      packets: summary.packetsDelivered + Object.values(summary.dropped).reduce((a, b) => a + b, 0),
-      link_types: summary.linkTypes.map((l) => `${linkTypeName(l)}(${l})`),
-    });
+    addFileSummary(stats, file, summary);
   }
   pipeline.finish();
   stats.elapsed_s = (performance.now() - started) / 1000;

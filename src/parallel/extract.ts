@@ -27,7 +27,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError, listInputs, readCapture } from '../capture/index.ts';
-import { linkTypeName } from '../decode/index.ts';
 import { defaultMeters, type FeatureOptions } from '../features/index.ts';
 import type { FlowRow } from '../features/meter.ts';
 import { FlowRecord } from '../features/record.ts';
@@ -37,6 +36,7 @@ import { DEFAULT_FLOW_OPTIONS } from '../flow/table.ts';
 import type { FlowSink } from '../output/index.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
 import {
+  addFileSummary,
   type ExtractOptions,
   type ExtractStats,
   emptyStats,
@@ -209,18 +209,7 @@ async function readShards(
         opts.onProgress?.({ file, fileIndex: 0, files: 1, bytesRead, totalBytes, packets: upTo });
       },
     });
-    for (const [name, n] of Object.entries(summary.dropped)) {
-      stats.dropped[name] = (stats.dropped[name] ?? 0) + n;
-      stats.packets_read += n;
-    }
-    stats.bytes_read += summary.bytesRead;
-    stats.files.push({
-      file,
-      format: summary.format,
-      compression: summary.compression,
-      packets: summary.packetsDelivered + Object.values(summary.dropped).reduce((a, b) => a + b, 0),
-      link_types: summary.linkTypes.map((l) => `${linkTypeName(l)}(${l})`),
-    });
+    addFileSummary(stats, file, summary);
   } catch (e) {
     if (!(e instanceof CaptureError)) throw e;
     // Not a capture at all: recorded like the single-threaded run does; the shards end with no packets.
