@@ -28,25 +28,6 @@ const SHARED = path.resolve(ROOT, '../shared');
 const BENCH_DIR = process.env.FLOWSIEVE_BENCH_DIR ?? '/tmp/flowsieve-bench';
 const RESULTS = path.join(ROOT, 'bench/results.md');
 
-// --- child mode: the library pipeline without an output (feature-cost rows) -------------------------------------
-if (process.argv[2] === '--child') {
-  const [, , , mode, file] = process.argv;
-  const { runExtract } = await import('../src/pipeline.ts');
-  const { StatsMeter } = await import('../src/features/stats.ts');
-  const { defaultMeters } = await import('../src/features/index.ts');
-  const meters = mode === 'stats' ? [new StatsMeter()] : defaultMeters();
-  let rows = 0;
-  const s = await runExtract({
-    inputs: [file!],
-    meters,
-    onFlow: () => {
-      rows++;
-    },
-  });
-  process.stdout.write(`${JSON.stringify({ packets: s.packets_read, rows })}\n`);
-  process.exit(0);
-}
-
 interface Args {
   runs: number;
   only: string | undefined;
@@ -130,7 +111,8 @@ interface Row {
 function commands(file: string, scratch: string): Row[] {
   const q = `'${file}'`;
   const fs = `node bin/flowsieve.js extract ${q} -q`;
-  const self = `node --import tsx bench/extract.ts --child`;
+  // The library pipeline without an output (feature-cost rows): bench/meters.ts's child, one implementation.
+  const self = `node --import tsx bench/meters.ts --child`;
   return [
     {
       name: 'flowsieve extract → Parquet, all default features, 1 thread',

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-// Child mode: the same work as bench/extract.ts --child (runExtract, rows counted and dropped).
+// Child mode (also bench/extract.ts's "no output" rows): runExtract with the chosen meters, rows counted and dropped.
 if (process.argv[2] === '--child') {
   const [, , , mode, file] = process.argv;
   const { runExtract } = await import('../src/pipeline.ts');
