@@ -10,9 +10,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { runLive } from '../helpers/live.ts';
 import { bytes, tcpFrame, udpFrame } from '../helpers/packets.ts';
-import { type WritePacket, writePcap, writePcapng } from '../helpers/pcap-writer.ts';
+import { writePcap, writePcapng } from '../helpers/pcap-writer.ts';
 import { at } from '../helpers/run.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
+import { scan } from '../helpers/traffic.ts';
 
 const BIN = path.join(PROJECT_ROOT, 'bin/flowsieve.js');
 const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-cli-'));
@@ -148,14 +149,7 @@ test('Parquet output reads back in DuckDB with the same rows and types', async (
 
 test('Ctrl-C on a live stdin capture ends the input: the flows read so far are finished and written', async () => {
   // A scan whose flows end by RST (written once the 5 s linger has passed in capture time), then one open TCP flow; stdin stays open like a live pipe.
-  const live: WritePacket[] = [];
-  for (let i = 0; i < 3; i++) {
-    const c = { src: '10.5.0.9', dst: '10.5.0.1', sport: 50000, dport: 100 + i };
-    live.push(
-      { tsUs: at(i), data: tcpFrame({ ...c, flags: 'S' }) },
-      { tsUs: at(i + 0.001), data: tcpFrame({ src: c.dst, dst: c.src, sport: c.dport, dport: c.sport, flags: 'RA' }) },
-    );
-  }
+  const live = scan('10.5.0.9', '10.5.0.1', 3, 0, 100);
   live.push({
     tsUs: at(10),
     data: tcpFrame({ src: '10.5.0.9', dst: '10.5.0.2', sport: 50001, dport: 22, flags: 'S' }),

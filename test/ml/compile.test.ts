@@ -11,6 +11,7 @@ import { CompiledForest } from '../../src/ml/compile.ts';
 import { type TrainSet, trainGbdt } from '../../src/ml/gbdt.ts';
 import { Prng } from '../../src/ml/prng.ts';
 import { type Forest, predictRaw, type Tree } from '../../src/ml/tree.ts';
+import { treeOf } from '../helpers/trees.ts';
 
 /** A hand-built tree: root splits f0 at 1.5 (missing → left); its right child splits f1 at -2 (missing → right). */
 function handTree(): Tree {
@@ -128,17 +129,7 @@ test('bit-sliced path: signed zeros, depth-0 and depth-8 trees, multiclass and R
   right.push(-1);
   defaultLeft.push(0);
   value.push(-7);
-  const spine: Tree = {
-    feature: Int32Array.from(feature),
-    threshold: Float64Array.from(threshold),
-    left: Int32Array.from(left),
-    right: Int32Array.from(right),
-    defaultLeft: Uint8Array.from(defaultLeft),
-    value: Float64Array.from(value),
-    cover: new Float64Array(feature.length).fill(1),
-    gain: new Float64Array(feature.length),
-    output: 1,
-  };
+  const spine = treeOf({ feature, threshold, left, right, defaultLeft, value }, 1);
   const values = [-0, 0, -1e-30, 1e-30, -1e-45, 1e-45, -3, 3, 1e30, -1e30, Infinity, -Infinity, Number.NaN, 1.5, -2, 2];
   const n = 77; // two full 32-row slices and a partial one
   const x = new Float32Array(2 * n);

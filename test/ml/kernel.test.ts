@@ -17,6 +17,7 @@ import { readTableFile } from '../../src/ml/table.ts';
 import { type Forest, predictRaw, type Tree, treeDepth } from '../../src/ml/tree.ts';
 import { F64, Fn, I32, Op, wasmModule } from '../../src/ml/wasm.ts';
 import { HAS_SHARED, PROJECT_ROOT, sharedPath } from '../helpers/shared.ts';
+import { treeOf } from '../helpers/trees.ts';
 
 /** The float32 next to `v` towards +∞ (`up`) or −∞. */
 function nextFloat32(v: number, up: boolean): number {
@@ -59,17 +60,7 @@ function randomTree(rng: Prng, nF: number, depth: number, thresholds: number[]):
     return id;
   };
   grow(0, true);
-  return {
-    feature: Int32Array.from(feature),
-    threshold: Float64Array.from(threshold),
-    left: Int32Array.from(left),
-    right: Int32Array.from(right),
-    defaultLeft: Uint8Array.from(defaultLeft),
-    value: Float64Array.from(value),
-    cover: new Float64Array(feature.length).fill(1),
-    gain: new Float64Array(feature.length),
-    output: 0,
-  };
+  return treeOf({ feature, threshold, left, right, defaultLeft, value });
 }
 
 /** Column-major rows whose values sit on, just above and just below the thresholds, plus the special values. */

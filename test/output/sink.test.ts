@@ -5,20 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runLive } from '../helpers/live.ts';
-import { tcpFrame } from '../helpers/packets.ts';
-import { type WritePacket, writePcap } from '../helpers/pcap-writer.ts';
-import { at } from '../helpers/run.ts';
+import { writePcap } from '../helpers/pcap-writer.ts';
+import { scan } from '../helpers/traffic.ts';
 
 test('JSONL on stdout: rows of flows that ended are written while stdin stays open and idle', async () => {
   // Three connection attempts refused by RST; a tiny TCP linger ends each flow when the next packet arrives.
-  const live: WritePacket[] = [];
-  for (let i = 0; i < 3; i++) {
-    const c = { src: '10.5.0.9', dst: '10.5.0.1', sport: 50000, dport: 100 + i };
-    live.push(
-      { tsUs: at(i), data: tcpFrame({ ...c, flags: 'S' }) },
-      { tsUs: at(i + 0.001), data: tcpFrame({ src: c.dst, dst: c.src, sport: c.dport, dport: c.sport, flags: 'RA' }) },
-    );
-  }
+  const live = scan('10.5.0.9', '10.5.0.1', 3, 0, 100);
   const run = runLive(['extract', '-', '-o', '-', '-q', '--tcp-linger', '0.000001']);
   // stdin is written and left open: no end of input, no later row to carry the buffer out.
   run.child.stdin.write(writePcap(live));
