@@ -78,12 +78,15 @@ export class ByteSink {
     this.ensure(count * 8);
     const dv = this.dv;
     let p = this.pos;
+    // pos is advanced before the loop, not after it: the first call's loop is optimised on-stack before any code
+    // after it has run, and a store there without type feedback deoptimised the function at the end of every
+    // call (node --trace-deopt: 198 bailouts on a 60 MB capture; this function was 6 % of extract -o x.parquet).
+    this.pos = p + count * 8;
     for (let k = 0; k < count; k++, p += 8) {
       const v = src[k]!;
       dv.setUint32(p, v >>> 0, true);
       dv.setInt32(p + 4, Math.floor(v / 4294967296) | 0, true);
     }
-    this.pos = p;
   }
 
   f64le(v: number): void {
