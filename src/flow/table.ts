@@ -53,6 +53,18 @@ const BWD_FIN = 8;
 const EMPTY = -1;
 const INITIAL_CAPACITY = 4096;
 
+/**
+ * A slot's record in `keys` (RECORD 32-bit words, 64 bytes: one cache line): the canonical key, then its hash, TCP
+ * state, which key endpoint is src, and the least-recently-seen list links. A packet's lookup, state update and list
+ * move touch this line and its neighbours' instead of one line in each of seven arrays.
+ */
+const RECORD = 16;
+const R_HASH = KEY_WORDS;
+const R_TCP = KEY_WORDS + 1;
+const R_SRC_IS_A = KEY_WORDS + 2;
+const R_PREV = KEY_WORDS + 3;
+const R_NEXT = KEY_WORDS + 4;
+
 export class FlowTable {
   readonly opts: FlowTableOptions;
   private readonly listener: FlowListener;
@@ -63,18 +75,14 @@ export class FlowTable {
   /** The capture clock: the largest timestamp seen (µs). */
   clockUs = 0;
 
-  // Per slot (struct of arrays).
+  /** Per slot, a record of RECORD words starting with its canonical key (see RECORD); read by endpointBase. */
   keys = new Uint32Array(0);
-  hashes = new Uint32Array(0);
-  /** 1 when the flow's initiator (src) is key endpoint A. */
-  srcIsA = new Uint8Array(0);
+  /** The same records as signed words (the list links, EMPTY = -1). */
+  private records = new Int32Array(0);
   firstSeenUs = new Float64Array(0);
   lastSeenUs = new Float64Array(0);
-  tcpState = new Uint8Array(0);
   /** Sequence number of the flow in this table (becomes flow_id). */
   flowSeq = new Float64Array(0);
-  private lruPrev = new Int32Array(0);
-  private lruNext = new Int32Array(0);
   private lruHead = EMPTY;
   private lruTail = EMPTY;
   private freeSlots = new Int32Array(0);
@@ -103,27 +111,13 @@ export class FlowTable {
       n.set(a);
       return n;
     };
-    const keys = new Uint32Array(capacity * KEY_WORDS);
+    const keys = new Uint32Array(capacity * RECORD);
     keys.set(this.keys);
     this.keys = keys;
-    const hashes = new Uint32Array(capacity);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
-    const srcIsA = new Uint8Array(capacity);
-    srcIsA.set(this.srcIsA);
-    this.srcIsA = srcIsA;
+    this.records = new Int32Array(keys.buffer);
     this.firstSeenUs = copyF64(this.firstSeenUs);
     this.lastSeenUs = copyF64(this.lastSeenUs);
     this.flowSeq = copyF64(this.flowSeq);
-    const tcpState = new Uint8Array(capacity);
-    tcpState.set(this.tcpState);
-    this.tcpState = tcpState;
-    const prev = new Int32Array(capacity);
-    prev.set(this.lruPrev);
-    this.lruPrev = prev;
-    const next = new Int32Array(capacity);
-    next.set(this.lruNext);
-    this.lruNext = next;
     // Free slots: the new ones, highest first so slot numbers are handed out in increasing order.
     const free = new Int32Array(capacity);
     free.set(this.freeSlots.subarray(0, this.freeTop));
@@ -143,13 +137,13 @@ export class FlowTable {
     while (size < capacity * 2) size <<= 1;
     this.index = new Int32Array(size).fill(EMPTY);
     this.indexMask = size - 1;
-    for (let s = this.lruHead; s !== EMPTY; s = this.lruNext[s]!) this.indexInsert(s);
+    for (let s = this.lruHead; s !== EMPTY; s = this.records[s * RECORD + R_NEXT]!) this.indexInsert(s);
     this.listener.onResize(capacity);
   }
 
   private indexInsert(slot: number): void {
     const mask = this.indexMask;
-    let i = this.hashes[slot]! & mask;
+    let i = this.keys[slot * RECORD + R_HASH]! & mask;
     while (this.index[i] !== EMPTY) i = (i + 1) & mask;
     this.index[i] = slot;
   }
@@ -157,7 +151,8 @@ export class FlowTable {
   /** Backward-shift deletion keeps linear probing correct without tombstones. */
   private indexRemove(slot: number): void {
     const mask = this.indexMask;
-    let i = this.hashes[slot]! & mask;
+    const keys = this.keys;
+    let i = keys[slot * RECORD + R_HASH]! & mask;
     while (this.index[i] !== slot) {
       if (this.index[i] === EMPTY) return;
       i = (i + 1) & mask;
@@ -168,7 +163,7 @@ export class FlowTable {
       j = (j + 1) & mask;
       const s = this.index[j]!;
       if (s === EMPTY) break;
-      const home = this.hashes[s]! & mask;
+      const home = keys[s * RECORD + R_HASH]! & mask;
       // Move s into the hole when its home position is not in the cyclic range (hole, j].
       if ((j > hole && (home <= hole || home > j)) || (j < hole && home <= hole && home > j)) {
         this.index[hole] = s;
@@ -185,8 +180,8 @@ export class FlowTable {
     for (;;) {
       const s = this.index[i]!;
       if (s === EMPTY) return EMPTY;
-      if (this.hashes[s] === hash) {
-        const b = s * KEY_WORDS;
+      const b = s * RECORD;
+      if (keys[b + R_HASH] === hash) {
         let same = true;
         for (let w = 0; w < KEY_WORDS; w++) {
           if (keys[b + w] !== key[w]) {
@@ -201,20 +196,27 @@ export class FlowTable {
   }
 
   private lruUnlink(s: number): void {
-    const p = this.lruPrev[s]!;
-    const n = this.lruNext[s]!;
+    const r = this.records;
+    const p = r[s * RECORD + R_PREV]!;
+    const n = r[s * RECORD + R_NEXT]!;
     if (p === EMPTY) this.lruHead = n;
-    else this.lruNext[p] = n;
+    else r[p * RECORD + R_NEXT] = n;
     if (n === EMPTY) this.lruTail = p;
-    else this.lruPrev[n] = p;
+    else r[n * RECORD + R_PREV] = p;
   }
 
   private lruAppend(s: number): void {
-    this.lruPrev[s] = this.lruTail;
-    this.lruNext[s] = EMPTY;
+    const r = this.records;
+    r[s * RECORD + R_PREV] = this.lruTail;
+    r[s * RECORD + R_NEXT] = EMPTY;
     if (this.lruTail === EMPTY) this.lruHead = s;
-    else this.lruNext[this.lruTail] = s;
+    else r[this.lruTail * RECORD + R_NEXT] = s;
     this.lruTail = s;
+  }
+
+  /** TCP close state of a slot (CLOSED_FIN, CLOSED_RST, FWD_FIN, BWD_FIN bits). */
+  private tcpStateOf(slot: number): number {
+    return this.records[slot * RECORD + R_TCP]!;
   }
 
   /** Add one decoded IP packet. */
@@ -232,7 +234,7 @@ export class FlowTable {
     let slot = this.find(key, hash);
     const isTcp = pkt.protocol === 6;
     if (slot !== EMPTY) {
-      const st = this.tcpState[slot]!;
+      const st = this.tcpStateOf(slot);
       const syn = isTcp && (pkt.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
       if ((st & (CLOSED_FIN | CLOSED_RST)) !== 0 && syn) {
         this.end(slot, st & CLOSED_RST ? EndReason.rst : EndReason.fin);
@@ -247,7 +249,7 @@ export class FlowTable {
     }
     if (slot === EMPTY) slot = this.create(key, hash, aToB, pkt);
 
-    const dir: 0 | 1 = this.srcIsA[slot] === aToB ? 0 : 1;
+    const dir: 0 | 1 = this.records[slot * RECORD + R_SRC_IS_A] === aToB ? 0 : 1;
     if (ts > this.lastSeenUs[slot]!) this.lastSeenUs[slot] = ts;
     if (slot !== this.lruTail) {
       this.lruUnlink(slot);
@@ -257,7 +259,7 @@ export class FlowTable {
 
     if (isTcp) {
       const f = pkt.tcpFlags;
-      let st = this.tcpState[slot]!;
+      let st = this.tcpStateOf(slot);
       if ((st & (CLOSED_FIN | CLOSED_RST)) === 0) {
         if (f & TcpFlag.RST) st |= CLOSED_RST;
         else if (f & TcpFlag.FIN) {
@@ -265,7 +267,7 @@ export class FlowTable {
           if ((st & (FWD_FIN | BWD_FIN)) === (FWD_FIN | BWD_FIN)) st |= CLOSED_FIN;
         }
         if (st & (CLOSED_FIN | CLOSED_RST)) this.pushClosed(slot);
-        this.tcpState[slot] = st;
+        this.records[slot * RECORD + R_TCP] = st;
       }
     }
   }
@@ -276,14 +278,15 @@ export class FlowTable {
       else {
         this.evictions++;
         const victim = this.lruHead;
-        const st = this.tcpState[victim]!;
+        const st = this.tcpStateOf(victim);
         // A closed flow leaving early still ended for its own reason; only live flows count as evicted.
         this.end(victim, st & CLOSED_RST ? EndReason.rst : st & CLOSED_FIN ? EndReason.fin : EndReason.evicted);
       }
     }
     const slot = this.freeSlots[--this.freeTop]!;
-    this.keys.set(key, slot * KEY_WORDS);
-    this.hashes[slot] = hash;
+    const rec = slot * RECORD;
+    this.keys.set(key, rec);
+    this.keys[rec + R_HASH] = hash;
     let srcIsA: number = aToB;
     const nets = this.opts.localNets;
     if (nets && nets.length > 0) {
@@ -293,10 +296,10 @@ export class FlowTable {
       // The local endpoint is src when exactly one side is local; otherwise the first sender stays src.
       if (srcLocal !== dstLocal) srcIsA = srcLocal ? aToB : 1 - aToB;
     }
-    this.srcIsA[slot] = srcIsA;
+    this.records[rec + R_SRC_IS_A] = srcIsA;
     this.firstSeenUs[slot] = pkt.tsUs;
     this.lastSeenUs[slot] = pkt.tsUs;
-    this.tcpState[slot] = 0;
+    this.records[rec + R_TCP] = 0;
     this.flowSeq[slot] = this.nextSeq++;
     this.indexInsert(slot);
     this.lruAppend(slot);
@@ -316,8 +319,8 @@ export class FlowTable {
     this.listener.onFlowEnd(slot, reason);
     this.indexRemove(slot);
     this.lruUnlink(slot);
-    this.tcpState[slot] = 0;
-    this.hashes[slot] = 0;
+    this.records[slot * RECORD + R_TCP] = 0;
+    this.keys[slot * RECORD + R_HASH] = 0;
     this.freeSlots[this.freeTop++] = slot;
     this.live--;
   }
@@ -327,14 +330,14 @@ export class FlowTable {
     const idle = this.opts.idleTimeoutUs;
     while (this.lruHead !== EMPTY && now - this.lastSeenUs[this.lruHead]! > idle) {
       const s = this.lruHead;
-      const st = this.tcpState[s]!;
+      const st = this.tcpStateOf(s);
       this.end(s, st & CLOSED_RST ? EndReason.rst : st & CLOSED_FIN ? EndReason.fin : EndReason.idle);
     }
     const linger = this.opts.tcpCloseLingerUs;
     const ring = this.closedRing;
     while (this.closedCount > 0) {
       const s = ring[this.closedHead]!;
-      const st = this.tcpState[s]!;
+      const st = this.tcpStateOf(s);
       if ((st & (CLOSED_FIN | CLOSED_RST)) === 0) {
         // The slot was freed (idle, eviction, SYN reuse) since it closed: drop the stale entry.
         this.closedHead = (this.closedHead + 1) % ring.length;
@@ -354,32 +357,32 @@ export class FlowTable {
     this.closedHead = 0;
     while (this.lruHead !== EMPTY) {
       const s = this.lruHead;
-      const st = this.tcpState[s]!;
+      const st = this.tcpStateOf(s);
       this.end(s, st & CLOSED_RST ? EndReason.rst : st & CLOSED_FIN ? EndReason.fin : EndReason.end_of_capture);
     }
   }
 
   /** Key endpoint of a slot's src (initiator) or dst: word offset into `keys` of its address, and its port. */
   endpointBase(slot: number, srcSide: boolean): number {
-    const isA = (this.srcIsA[slot] === 1) === srcSide;
-    return slot * KEY_WORDS + (isA ? 0 : 4);
+    const isA = (this.records[slot * RECORD + R_SRC_IS_A] === 1) === srcSide;
+    return slot * RECORD + (isA ? 0 : 4);
   }
 
   endpointPort(slot: number, srcSide: boolean): number {
-    const isA = (this.srcIsA[slot] === 1) === srcSide;
-    const w = this.keys[slot * KEY_WORDS + 8]!;
+    const isA = (this.records[slot * RECORD + R_SRC_IS_A] === 1) === srcSide;
+    const w = this.keys[slot * RECORD + 8]!;
     return isA ? w >>> 16 : w & 0xffff;
   }
 
   protocolOf(slot: number): number {
-    return this.keys[slot * KEY_WORDS + 9]! & 0xff;
+    return this.keys[slot * RECORD + 9]! & 0xff;
   }
 
   ipVersionOf(slot: number): number {
-    return (this.keys[slot * KEY_WORDS + 9]! >>> 8) & 0xf;
+    return (this.keys[slot * RECORD + 9]! >>> 8) & 0xf;
   }
 
   vlanOf(slot: number): number {
-    return (this.keys[slot * KEY_WORDS + 9]! >>> 12) & 0xfff;
+    return (this.keys[slot * RECORD + 9]! >>> 12) & 0xfff;
   }
 }
