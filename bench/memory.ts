@@ -23,11 +23,18 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = process.env.FLOWSIEVE_BENCH_DIR ?? '/tmp/flowsieve-bench';
 
-/** Sum of the typed arrays reachable from `o` (own fields, nested plain objects and arrays), by identity. */
+/**
+ * Sum of the typed arrays reachable from `o` (own fields, nested plain objects and arrays), by identity; views of
+ * one buffer (the flow table's records as unsigned and signed words) count once, as the whole buffer.
+ */
 function typedBytes(o: unknown, seen = new Set<unknown>()): number {
   if (o === null || typeof o !== 'object' || seen.has(o)) return 0;
   seen.add(o);
-  if (ArrayBuffer.isView(o)) return o.byteLength;
+  if (ArrayBuffer.isView(o)) {
+    if (seen.has(o.buffer)) return 0;
+    seen.add(o.buffer);
+    return o.buffer.byteLength;
+  }
   let sum = 0;
   for (const v of Object.values(o as Record<string, unknown>)) sum += typedBytes(v, seen);
   return sum;
