@@ -117,9 +117,31 @@ export function formatIpv6(w0: number, w1: number, w2: number, w3: number): stri
 }
 
 export function formatAddress(version: number, words: ArrayLike<number>, base = 0): string {
-  if (version === 6) return formatIpv6(words[base]!, words[base + 1]!, words[base + 2]!, words[base + 3]!);
-  return formatIpv4(words[base]!);
+  const w0 = words[base]!;
+  const w1 = version === 6 ? words[base + 1]! : 0;
+  const w2 = version === 6 ? words[base + 2]! : 0;
+  const w3 = version === 6 ? words[base + 3]! : 0;
+  // Direct-mapped cache of recent addresses: flows repeat their endpoints (a server, a resolver, the local host),
+  // and one string per address is formatted once instead of per flow; sinks also see the same string again.
+  const h = (Math.imul(w0 ^ Math.imul(w1 ^ w3, 0x9e3779b1) ^ w2 ^ version, 0x85ebca6b) >>> 20) & (ADDRESS_CACHE - 1);
+  const k = h * 5;
+  const keys = addressKeys;
+  if (keys[k] === w0 && keys[k + 1] === w1 && keys[k + 2] === w2 && keys[k + 3] === w3 && keys[k + 4] === version)
+    return addressTexts[h]!;
+  const text = version === 6 ? formatIpv6(w0, w1, w2, w3) : formatIpv4(w0);
+  keys[k] = w0;
+  keys[k + 1] = w1;
+  keys[k + 2] = w2;
+  keys[k + 3] = w3;
+  keys[k + 4] = version;
+  addressTexts[h] = text;
+  return text;
 }
+
+/** formatAddress's cache: 4096 entries of (address words, version) and text; version 0 marks an empty entry. */
+const ADDRESS_CACHE = 4096;
+const addressKeys = new Uint32Array(ADDRESS_CACHE * 5);
+const addressTexts: string[] = new Array<string>(ADDRESS_CACHE).fill('');
 
 /** Parse a CIDR ("10.0.0.0/8", "fd00::/8") to a matcher over address words; null when invalid. */
 export function parseCidr(text: string): { version: 4 | 6; words: Uint32Array; bits: number } | null {
