@@ -1,5 +1,6 @@
 /**
- * The flow table: open addressing over integer keys, per-flow state as struct-of-arrays indexed by slot.
+ * The flow table: open addressing over integer keys; per slot a 64-byte record (key, hash, TCP state, direction,
+ * LRU links) and its timestamps in typed arrays indexed by slot.
  *
  * Semantics (documented for users in docs/flows.md):
  * - A flow is bidirectional; its forward direction (src) is the sender of its first packet, unless `localNets`
