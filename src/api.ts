@@ -69,8 +69,9 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
             ...common,
             features: req.features,
             threads: req.threads!,
-            // Parquet without a row listener: workers build the columns, the main thread only encodes.
+            // Without a row listener: workers encode Parquet row groups or format CSV/JSONL lines themselves.
             columnar: req.onFlow ? undefined : sink?.columnar,
+            lines: req.onFlow ? undefined : sink?.lines,
           })
         : await runExtract({ ...common, meters });
   } catch (e) {

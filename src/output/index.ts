@@ -14,7 +14,7 @@ import { uniqueColumns } from './columns.ts';
 import { csvLine, csvRowWriter } from './csv.ts';
 import { jsonLine } from './jsonl.ts';
 import { type EncodedRowGroup, ParquetRowWriter } from './parquet.ts';
-import { OutputError, TextWriter } from './text.ts';
+import { encoded, OutputError, TextWriter } from './text.ts';
 
 export { OutputError };
 
@@ -30,6 +30,68 @@ const STREAM_FLUSH_MS = 100;
 
 export type OutputFormat = 'csv' | 'jsonl' | 'parquet';
 export type Dialect = 'default' | 'cic2017';
+export type TextFormat = Exclude<OutputFormat, 'parquet'>;
+
+/** What a text sink's lines are made of: given to parallel workers, which build the same LineFormat. */
+export interface LineFormatSpec {
+  readonly format: TextFormat;
+  readonly dialect: Dialect;
+  /** The sink's columns (after uniqueColumns). */
+  readonly columns: readonly ColumnSpec[];
+}
+
+/** Lines formatted elsewhere (src/parallel), one after another. */
+export interface LineBatch {
+  readonly rows: number;
+  readonly bytes: Uint8Array;
+  /**
+   * Per line, where its flow_id text starts and ends in `bytes` (2 entries per line), when the merge assigns the
+   * flow ids; empty when the lines carry their final ids or have none.
+   */
+  readonly idAt: Uint32Array;
+}
+
+/** One text line per row: the single implementation behind the CSV and JSONL sinks and parallel workers. */
+export interface LineFormat {
+  /** Header line (CSV), written once by the sink. */
+  readonly header: string | undefined;
+  readonly write: (w: TextWriter, row: Record<string, unknown>) => void;
+  /** Whether a line holds the row's flow_id. */
+  readonly hasFlowId: boolean;
+  /**
+   * When a line holds a flow_id: the bytes that open the line just before its digits (JSONL `{"flow_id":`, since
+   * flow_id is a pipeline row's first property; nothing for CSV with flow_id as first column). Undefined when the
+   * flow_id is elsewhere: its place cannot be found without parsing the line.
+   */
+  readonly idPrefix: Uint8Array | undefined;
+}
+
+export function lineFormat(spec: LineFormatSpec): LineFormat {
+  const { format, dialect, columns } = spec;
+  if (format === 'jsonl') {
+    return {
+      header: undefined,
+      write: (w, row) => w.write(jsonLine(row)),
+      hasFlowId: true,
+      idPrefix: encoded('{"flow_id":'),
+    };
+  }
+  if (dialect === 'cic2017') {
+    return {
+      header: csvLine(CIC2017_COLUMNS.map(([name]) => name)),
+      write: (w, row) => w.write(csvLine(CIC2017_COLUMNS.map(([, get]) => get(row)))),
+      hasFlowId: false,
+      idPrefix: undefined,
+    };
+  }
+  const names = columns.map(flatName);
+  return {
+    header: csvLine(names),
+    write: csvRowWriter(columns),
+    hasFlowId: names.includes('flow_id'),
+    idPrefix: names[0] === 'flow_id' ? new Uint8Array(0) : undefined,
+  };
+}
 
 export interface SinkOptions {
   /** File path or '-' for stdout. */
@@ -56,6 +118,15 @@ export interface FlowSink {
   readonly columnar?: {
     readonly columns: readonly ColumnSpec[];
     write(group: EncodedRowGroup, flowIds?: Float64Array): void;
+  };
+  /**
+   * CSV and JSONL (files and stdout): accept lines that parallel workers formatted with lineFormat(spec), so the
+   * main thread only copies them; with `flowIds` each line's flow_id (LineBatch.idAt) is replaced by its entry.
+   * Absent when the lines' flow ids could not be replaced (a CSV whose flow_id is not the first column).
+   */
+  readonly lines?: {
+    readonly spec: LineFormatSpec;
+    write(batch: LineBatch, flowIds?: Float64Array): void;
   };
 }
 
@@ -154,11 +225,10 @@ export function openSink(opts: SinkOptions): FlowSink {
   }
 
   const out = new TextWriter(fd);
-  const csvRow = format === 'csv' && dialect !== 'cic2017' ? csvRowWriter(columns) : undefined;
-  if (format === 'csv') {
-    if (dialect === 'cic2017') out.write(csvLine(CIC2017_COLUMNS.map(([name]) => name)));
-    else out.write(csvLine(columns.map(flatName)));
-  }
+  const spec: LineFormatSpec = { format, dialect, columns };
+  const lines = lineFormat(spec);
+  if (lines.header !== undefined) out.write(lines.header);
+  const writeLine = lines.write;
   // Streaming to a pipe: flows are emitted within STREAM_FLUSH_MS of ending, also when no further row follows (a
   // live capture that goes quiet); an error of a timed flush (the reader went away) surfaces at the next call.
   let flushTimer: NodeJS.Timeout | undefined;
@@ -167,6 +237,20 @@ export function openSink(opts: SinkOptions): FlowSink {
     if (flushTimer !== undefined) clearTimeout(flushTimer);
     flushTimer = undefined;
   };
+  const streamed = () => {
+    out.flushIfStale(STREAM_FLUSH_MS);
+    if (out.pos > 0 && flushTimer === undefined) {
+      flushTimer = setTimeout(() => {
+        flushTimer = undefined;
+        try {
+          out.flush();
+        } catch (e) {
+          flushError = e;
+        }
+      }, STREAM_FLUSH_MS);
+      flushTimer.unref();
+    }
+  };
   return {
     get rows() {
       return rows;
@@ -174,24 +258,22 @@ export function openSink(opts: SinkOptions): FlowSink {
     write(row) {
       if (flushError !== undefined) throw flushError;
       rows++;
-      if (format === 'jsonl') out.write(jsonLine(row));
-      else if (csvRow !== undefined) csvRow(out, row);
-      else out.write(csvLine(CIC2017_COLUMNS.map(([, get]) => get(row))));
-      if (toStdout) {
-        out.flushIfStale(STREAM_FLUSH_MS);
-        if (out.pos > 0 && flushTimer === undefined) {
-          flushTimer = setTimeout(() => {
-            flushTimer = undefined;
-            try {
-              out.flush();
-            } catch (e) {
-              flushError = e;
-            }
-          }, STREAM_FLUSH_MS);
-          flushTimer.unref();
-        }
-      }
+      writeLine(out, row);
+      if (toStdout) streamed();
     },
+    lines:
+      lines.hasFlowId && lines.idPrefix === undefined
+        ? undefined
+        : {
+            spec,
+            write(batch, flowIds) {
+              if (flushError !== undefined) throw flushError;
+              if (flowIds === undefined) out.bytes(batch.bytes);
+              else out.linesWithIds(batch.bytes, batch.idAt, flowIds);
+              rows += batch.rows;
+              if (toStdout) streamed();
+            },
+          },
     async close() {
       if (closed) return;
       closed = true;

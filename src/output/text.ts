@@ -1,8 +1,9 @@
 /**
- * TextWriter: buffered text output to a file descriptor. Text is encoded straight into one reused 1 MiB buffer;
- * the CSV row writer (src/output/csv.ts) also writes its separators and the digits of integers into it byte by
- * byte, so a CSV line is never built as a string (lab500 capture: 5.1 against 5.7 CPU-s for the whole extract with
- * the line built by concatenation; bench/results.md, "Output cost").
+ * TextWriter: buffered text output to a file descriptor, or into memory (`TextWriter.inMemory`: the buffer grows
+ * instead of being written; parallel workers format their lines that way, src/parallel/batcher.ts). Text is encoded
+ * straight into one reused 1 MiB buffer; the CSV row writer (src/output/csv.ts) also writes its separators and the
+ * digits of integers into it byte by byte, so a CSV line is never built as a string (lab500 capture: 5.1 against
+ * 5.7 CPU-s for the whole extract with the line built by concatenation; bench/results.md, "Output cost").
  */
 import { writeSync } from 'node:fs';
 
@@ -19,37 +20,66 @@ export class OutputError extends Error {
 const MAX_PIECE = 64;
 
 export class TextWriter {
-  readonly buf: Buffer;
+  /** Its own ArrayBuffer (never a slice of Node's pool), so an in-memory writer's bytes can be transferred. */
+  buf: Buffer;
   pos = 0;
   private lastFlush = Date.now();
 
+  /** `fd` −1: in memory (see inMemory). */
   constructor(
     private readonly fd: number,
     size = 1 << 20,
   ) {
-    this.buf = Buffer.allocUnsafe(size);
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+
+  /** A writer that keeps everything in its buffer, growing it; `take()` hands the bytes over. */
+  static inMemory(size: number): TextWriter {
+    return new TextWriter(-1, size);
+  }
+
+  /**
+   * Room for `n` more bytes: a file writer flushes, an in-memory one grows. False when the piece still does not
+   * fit (a file writer then writes it directly).
+   */
+  private makeRoom(n: number): boolean {
+    if (this.fd >= 0) {
+      this.flush();
+      return n <= this.buf.length;
+    }
+    let size = Math.max(MAX_PIECE, this.buf.length * 2);
+    while (size < this.pos + n) size *= 2;
+    const grown = Buffer.allocUnsafeSlow(size);
+    grown.set(this.buf.subarray(0, this.pos));
+    this.buf = grown;
+    return true;
+  }
+
+  /**
+   * In-memory writer: the bytes written so far, in the buffer they were written to (whose ArrayBuffer may be
+   * transferred); the writer continues in a fresh buffer of `size` bytes.
+   */
+  take(size: number): Uint8Array {
+    const bytes = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafeSlow(size);
+    this.pos = 0;
+    return bytes;
   }
 
   write(s: string): void {
     // A UTF-8 character takes at most 3 bytes per UTF-16 unit.
-    if (this.pos + s.length * 3 > this.buf.length) {
-      this.flush();
-      if (s.length * 3 > this.buf.length) {
-        this.writeAll(Buffer.from(s, 'utf8'));
-        return;
-      }
+    if (this.pos + s.length * 3 > this.buf.length && !this.makeRoom(s.length * 3)) {
+      this.writeAll(Buffer.from(s, 'utf8'));
+      return;
     }
     if (s.length > 0) this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
   /** Pre-encoded bytes (field names, separators). */
   bytes(b: Uint8Array): void {
-    if (this.pos + b.length > this.buf.length) {
-      this.flush();
-      if (b.length > this.buf.length) {
-        this.writeAll(b);
-        return;
-      }
+    if (this.pos + b.length > this.buf.length && !this.makeRoom(b.length)) {
+      this.writeAll(b);
+      return;
     }
     if (b.length > 16) {
       this.buf.set(b, this.pos);
@@ -64,7 +94,7 @@ export class TextWriter {
   }
 
   byte(c: number): void {
-    if (this.pos >= this.buf.length) this.flush();
+    if (this.pos >= this.buf.length) this.makeRoom(1);
     this.buf[this.pos++] = c;
   }
 
@@ -73,7 +103,7 @@ export class TextWriter {
    * Number.prototype.toString. −0 prints as 0, as String(−0) does.
    */
   number(x: number): void {
-    if (this.pos + MAX_PIECE > this.buf.length) this.flush();
+    if (this.pos + MAX_PIECE > this.buf.length) this.makeRoom(MAX_PIECE);
     const buf = this.buf;
     if (Number.isInteger(x) && x <= 9007199254740991 && x >= -9007199254740991) {
       let p = this.pos;
@@ -100,12 +130,29 @@ export class TextWriter {
     this.pos += buf.write(`${x}`, this.pos, 'latin1');
   }
 
+  /**
+   * Lines formatted by another writer (src/parallel): `bytes` as they are, except that line i's flow_id, the text
+   * from idAt[2i] to idAt[2i + 1], becomes flowIds[i].
+   */
+  linesWithIds(bytes: Uint8Array, idAt: Uint32Array, flowIds: Float64Array): void {
+    if (idAt.length !== 2 * flowIds.length) throw new Error('flowsieve: lines and flow ids do not match');
+    let from = 0;
+    for (let i = 0; i < flowIds.length; i++) {
+      const start = idAt[2 * i]!;
+      if (start > from) this.bytes(bytes.subarray(from, start));
+      this.number(flowIds[i]!);
+      from = idAt[2 * i + 1]!;
+    }
+    if (bytes.length > from) this.bytes(bytes.subarray(from));
+  }
+
   /** Flush when the oldest buffered text is older than `ms`. */
   flushIfStale(ms: number): void {
     if (Date.now() - this.lastFlush >= ms) this.flush();
   }
 
   flush(): void {
+    if (this.fd < 0) throw new Error('flowsieve: an in-memory TextWriter is emptied by take(), not flushed');
     this.lastFlush = Date.now();
     if (this.pos === 0) return;
     this.writeAll(this.buf.subarray(0, this.pos));

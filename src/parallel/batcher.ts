@@ -1,19 +1,24 @@
 /**
  * Collects one job's finished rows and sends them to the merge (src/parallel/extract.ts) in batches: rows as
  * structured clones of their own properties plus one Float64Array holding the batch's stats vectors (a
- * Symbol-keyed property is not cloned), or — with a Parquet sink's columns — whole Parquet row groups encoded here
- * (src/output/parquet.ts), their bytes transferred. A shard leaves out the flow_id column, which the merge assigns.
+ * Symbol-keyed property is not cloned); or — with a Parquet sink's columns — whole Parquet row groups encoded here
+ * (src/output/parquet.ts), their bytes transferred, a shard leaving out the flow_id column, which the merge assigns;
+ * or — with a CSV/JSONL sink's line format — the rows' text lines formatted here by the sink's own code
+ * (lineFormat, src/output/index.ts) into one buffer per batch, transferred, with the place of each line's flow_id,
+ * which the merge replaces (a shard numbers its flows on its own).
  * Used by the workers (sending by postMessage) and by the main thread's own shard (handing messages to the merge).
  * ShardRunner: one shard's pipeline and batcher, in a worker or in the main thread.
  */
 import { defaultMeters, type FeatureOptions } from '../features/index.ts';
-import type { ColumnSpec, FlowRow } from '../features/meter.ts';
+import type { FlowRow } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS } from '../features/stats.ts';
 import type { FlowTableOptions } from '../flow/table.ts';
+import { type LineFormat, lineFormat } from '../output/index.ts';
 import { ChunkEncoder, ColumnBuffers, flowIdIndex, ownedRowGroup } from '../output/parquet.ts';
+import { TextWriter } from '../output/text.ts';
 import { type ExtractStats, FlowPipeline, type ShardOptions } from '../pipeline.ts';
-import type { FromWorker } from './messages.ts';
+import type { BatchOutput, FromWorker } from './messages.ts';
 
 /** Rows per message: large enough to amortise postMessage, small enough to keep the main thread busy early. */
 const BATCH_ROWS = 4096;
@@ -24,9 +29,16 @@ const BATCH_ROWS = 4096;
  * larger (lab500: 3.7 MB with 2 threads against 1.5 MB with one).
  */
 const COLUMN_BATCH_ROWS = 8192;
+/**
+ * Text per line batch (at most BATCH_ROWS lines): like a column batch, it waits in the main thread until every
+ * shard has read past its flows, so its size bounds the merge's memory.
+ */
+const LINE_BATCH_BYTES = 1 << 20;
+/** A line batch's buffer: room for the line that crosses LINE_BATCH_BYTES, so the buffer rarely grows. */
+const LINE_BUFFER_BYTES = LINE_BATCH_BYTES + (64 << 10);
 const K = STATS_COLUMNS.length;
 
-/** Collects a job's rows and sends them in batches (rows, or encoded Parquet row groups). */
+/** Collects a job's rows and sends them in batches (rows, encoded Parquet row groups, or text lines). */
 export class RowBatcher {
   private rows: FlowRow[] = [];
   private vectors = new Float64Array(BATCH_ROWS * K);
@@ -36,12 +48,20 @@ export class RowBatcher {
   private readonly encoder: ChunkEncoder | undefined;
   /** A shard's flow ids are assigned by the main thread's merge: that column is encoded there. */
   private readonly skipColumn: number;
+  /** Line batches: the sink's line format, the batch's text and its number of lines. */
+  private readonly lineFormat: LineFormat | undefined;
+  private readonly text: TextWriter | undefined;
+  private lines = 0;
+  /** Shards whose lines hold a flow_id: what opens a line before its flow_id (LineFormat.idPrefix). */
+  private readonly idPrefix: Uint8Array | undefined;
+  /** Per line of the batch: start and end of its flow_id text (LineBatch.idAt). */
+  private idAt: Uint32Array;
   /** Shard jobs: written by the pipeline (ShardOptions). */
   readonly shard: ShardOptions | undefined;
 
   constructor(
     private readonly jobId: number,
-    columns: readonly ColumnSpec[] | undefined,
+    output: BatchOutput,
     sharded: boolean,
     private readonly post: (msg: FromWorker, transfer?: ArrayBuffer[]) => void,
   ) {
@@ -54,14 +74,33 @@ export class RowBatcher {
           },
         }
       : undefined;
-    this.columns = columns ? new ColumnBuffers(columns, COLUMN_BATCH_ROWS) : undefined;
+    this.columns = output?.kind === 'columns' ? new ColumnBuffers(output.columns, COLUMN_BATCH_ROWS) : undefined;
     this.encoder = this.columns ? new ChunkEncoder() : undefined;
     this.skipColumn = this.columns && sharded ? flowIdIndex(this.columns.columns) : -1;
     this.ordinals = new Float64Array(this.columns ? COLUMN_BATCH_ROWS : BATCH_ROWS);
+    this.lineFormat = output?.kind === 'lines' ? lineFormat(output.spec) : undefined;
+    this.text = this.lineFormat ? TextWriter.inMemory(LINE_BUFFER_BYTES) : undefined;
+    if (this.lineFormat?.hasFlowId && sharded) {
+      // FlowSink.lines is offered only when the flow ids can be replaced.
+      if (this.lineFormat.idPrefix === undefined) throw new Error('flowsieve: lines whose flow_id cannot be found');
+      this.idPrefix = this.lineFormat.idPrefix;
+    }
+    this.idAt = new Uint32Array(this.idPrefix ? 2 * BATCH_ROWS : 0);
   }
 
   readonly add = (row: FlowRow): void => {
     const shard = this.shard;
+    const text = this.text;
+    if (text) {
+      const n = this.lines;
+      const start = text.pos;
+      this.lineFormat!.write(text, row);
+      if (this.idPrefix) this.locateFlowId(n, start);
+      this.ordinals[n] = shard ? shard.flowOrdinal : 0;
+      this.lines = n + 1;
+      if (this.lines >= BATCH_ROWS || text.pos >= LINE_BATCH_BYTES) this.flush(false);
+      return;
+    }
     const columns = this.columns;
     if (columns) {
       this.ordinals[columns.length] = shard ? shard.flowOrdinal : 0;
@@ -78,15 +117,74 @@ export class RowBatcher {
     if (this.rows.length >= BATCH_ROWS) this.flush(false);
   };
 
-  /** Rows waiting to be sent (file jobs send them once per read window). */
-  get pending(): number {
-    return this.columns ? 0 : this.rows.length;
+  /** Line `n`, written from `start`: record where its flow_id digits are (they follow idPrefix at once). */
+  private locateFlowId(n: number, start: number): void {
+    const text = this.text!;
+    const buf = text.buf;
+    const prefix = this.idPrefix!;
+    const end = text.pos;
+    let p = start;
+    for (let i = 0; i < prefix.length; i++, p++) {
+      if (p >= end || buf[p] !== prefix[i]) throw new Error('flowsieve: a line that does not open with its flow_id');
+    }
+    const idStart = p;
+    while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) p++;
+    if (p === idStart) throw new Error('flowsieve: a line without a flow_id');
+    this.idAt[2 * n] = idStart;
+    this.idAt[2 * n + 1] = p;
   }
 
-  /** Send what is ready; with `partial` false, column batches go only when full (one Parquet row group each). */
+  /** Rows waiting to be sent (file jobs send them once per read window). */
+  get pending(): number {
+    return this.columns || this.text ? 0 : this.rows.length;
+  }
+
+  /**
+   * Send what is ready; with `partial` false, column batches go only when full (one Parquet row group each), line
+   * batches too (LINE_BATCH_BYTES or BATCH_ROWS).
+   */
   flush(partial: boolean): void {
     const post = this.post;
     const shard = this.shard;
+    const text = this.text;
+    if (text) {
+      const n = this.lines;
+      if (!partial && n < BATCH_ROWS && text.pos < LINE_BATCH_BYTES) {
+        // Progress only, as for column batches.
+        if (shard)
+          post({
+            type: 'lines',
+            job: this.jobId,
+            lines: { rows: 0, bytes: new Uint8Array(0), idAt: new Uint32Array(0) },
+            ordinals: new Float64Array(0),
+            created: Float64Array.from(this.created),
+            packetsSeen: shard.packetsSeen,
+          });
+        this.created = [];
+        return;
+      }
+      const bytes = text.take(LINE_BUFFER_BYTES);
+      const msg: FromWorker = {
+        type: 'lines',
+        job: this.jobId,
+        lines: { rows: n, bytes, idAt: this.idAt.subarray(0, this.idPrefix ? 2 * n : 0) },
+        ordinals: this.ordinals.subarray(0, n),
+        created: Float64Array.from(this.created),
+        packetsSeen: shard ? shard.packetsSeen : 0,
+      };
+      post(msg, [
+        bytes.buffer as ArrayBuffer,
+        this.idAt.buffer as ArrayBuffer,
+        this.ordinals.buffer as ArrayBuffer,
+        msg.created.buffer as ArrayBuffer,
+      ]);
+      this.lines = 0;
+      // Not this.idAt.length: a transferred array is detached, of length 0.
+      this.idAt = new Uint32Array(this.idPrefix ? 2 * BATCH_ROWS : 0);
+      this.ordinals = new Float64Array(BATCH_ROWS);
+      this.created = [];
+      return;
+    }
     const columns = this.columns;
     if (columns) {
       if (!partial && columns.length < COLUMN_BATCH_ROWS) {
@@ -154,7 +252,7 @@ export interface ShardRunnerOptions {
   /** This shard's part of the live-flow cap. */
   maxFlows: number;
   sourceFileColumn: boolean;
-  columns: readonly ColumnSpec[] | undefined;
+  output: BatchOutput;
 }
 
 /**
@@ -167,7 +265,7 @@ export class ShardRunner {
   private readonly shard: ShardOptions;
 
   constructor(jobId: number, opts: ShardRunnerOptions, send: (msg: FromWorker, transfer?: ArrayBuffer[]) => void) {
-    this.batcher = new RowBatcher(jobId, opts.columns, true, send);
+    this.batcher = new RowBatcher(jobId, opts.output, true, send);
     this.shard = this.batcher.shard!;
     this.pipeline = new FlowPipeline({
       flow: { ...opts.flow, maxFlows: opts.maxFlows },

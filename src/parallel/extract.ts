@@ -13,6 +13,9 @@
  *   The former design — every worker reading and decoding the whole file — paid the per-packet work N times and made
  *   2 threads slower than 1 (lab500: 4.5-6.5 s wall against 3.5 s).
  * - Several input files: one worker per file at a time, each file read whole (flow ids are per file anyway).
+ * - Output: rows reach the main thread (onFlow) only for a row listener. For a Parquet sink the shards encode
+ *   whole row groups, for a CSV/JSONL sink they format the lines, with the sink's own code (src/parallel/batcher.ts);
+ *   the main thread only writes the bytes, filling in the flow ids.
  * - stdin runs single-threaded.
  *
  * Results equal the single-threaded run (test/parallel): the same rows (in another order), and the same counters.
@@ -33,7 +36,7 @@ import { FlowRecord } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_VECTOR } from '../features/stats.ts';
 import { KEY_WORDS, packetKeyHash } from '../flow/key.ts';
 import { DEFAULT_FLOW_OPTIONS } from '../flow/table.ts';
-import type { FlowSink } from '../output/index.ts';
+import { type FlowSink, type LineBatch, lineFormat } from '../output/index.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
 import {
   addFileSummary,
@@ -47,8 +50,8 @@ import {
   type ShardRouter,
 } from '../pipeline.ts';
 import { ShardRunner } from './batcher.ts';
-import type { FromWorker, ToWorker } from './messages.ts';
-import { createRing, OWNED, type RingBuffers, RingWriter } from './ring.ts';
+import type { BatchOutput, FromWorker, ToWorker } from './messages.ts';
+import { createRing, markRingFailed, OWNED, type RingBuffers, RingWriter } from './ring.ts';
 
 export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
   /**
@@ -60,9 +63,15 @@ export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
   features?: FeatureOptions;
   /**
    * A Parquet sink's columnar entry (FlowSink.columnar): workers then encode the row groups themselves and the
-   * main thread only merges and writes them (plus the flow_id column of shards); `onFlow` is not called. Without it rows are sent to `onFlow`.
+   * main thread only merges and writes them (plus the flow_id column of shards); `onFlow` is not called. Without it
+   * (and without `lines`) rows are sent to `onFlow`.
    */
   columnar?: NonNullable<FlowSink['columnar']>;
+  /**
+   * A CSV/JSONL sink's entry for lines formatted elsewhere (FlowSink.lines): workers format the lines themselves
+   * and the main thread only merges and writes them (replacing the flow ids of shards); `onFlow` is not called.
+   */
+  lines?: NonNullable<FlowSink['lines']>;
 }
 
 /** A sensible default for --threads: the cores Node may use. */
@@ -139,16 +148,23 @@ class WorkerFailed extends Error {}
  * equal time per thread gives (1 − READER_COST·(threads − 1)) / threads. READER_COST is calibrated rather than
  * measured alone (each worker also pays its own warm-up): 0.2 gives the main thread 40% with 2 threads, which
  * balanced the two threads on lab500 to Parquet (main 2.2 CPU-s, worker 2.1; with no share, 1.4 and 2.7).
- * When rows come to the main thread (CSV, JSONL, an onFlow listener) rather than encoded Parquet row groups, it
- * also formats every row, which costs more than metering them (lab500, 40% share: main thread 5.7 CPU-s against the
- * worker's 2.0 for JSONL, 3.5 against 1.9 for CSV): it then keeps only MIN_MAIN_SHARE, the share it keeps in any
- * case — its own pipeline is what lets it work instead of waiting on a full ring.
+ * With formatted lines (CSV, JSONL), LINES_READER_COST: the main thread also copies and writes every shard's lines
+ * and replaces their flow ids. Calibrated on lab500 (three runs per share; 2 cores shared with other sessions, load
+ * 6–9): main and worker thread CPU-s balanced at a share of 0.3–0.35 for JSONL (0.35: 2.85 and 2.85 CPU-s) and
+ * about 0.3 for CSV (1.76 and 1.66); 0.35 gives the main thread 32.5% with 2 threads.
+ * When rows come to the main thread (an onFlow listener) rather than encoded Parquet row groups or formatted lines,
+ * it also handles every row, which may cost more than metering them (lab500, 40% share, when CSV and JSONL were
+ * formatted there: main thread 5.7 CPU-s against the worker's 2.0 for JSONL, 3.5 against 1.9 for CSV): it then
+ * keeps only MIN_MAIN_SHARE, the share it keeps in any case — its own pipeline is what lets it work instead of
+ * waiting on a full ring.
  */
 const READER_COST = 0.2;
+const LINES_READER_COST = 0.35;
 const MIN_MAIN_SHARE = 0.05;
-function mainShare(threads: number, rowsToMain: boolean): number {
-  if (rowsToMain) return MIN_MAIN_SHARE;
-  return Math.max(MIN_MAIN_SHARE, (1 - READER_COST * (threads - 1)) / threads);
+function mainShare(threads: number, output: BatchOutput): number {
+  if (output === undefined) return MIN_MAIN_SHARE;
+  const readerCost = output.kind === 'lines' ? LINES_READER_COST : READER_COST;
+  return Math.max(MIN_MAIN_SHARE, (1 - readerCost * (threads - 1)) / threads);
 }
 
 /**
@@ -254,7 +270,14 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const workers: Worker[] = [];
   for (let w = 0; w < workerCount; w++) workers.push(startWorker({ flow: opts.flow, features: opts.features }));
   const rings = sharded ? workers.map(() => createRing()) : [];
-  const share0 = mainShare(threads, opts.columnar === undefined);
+  const output: BatchOutput = opts.columnar
+    ? { kind: 'columns', columns: opts.columnar.columns }
+    : opts.lines
+      ? { kind: 'lines', spec: opts.lines.spec }
+      : undefined;
+  const share0 = mainShare(threads, output);
+  /** Whether the lines of shards hold flow ids for the merge to replace. */
+  const linesHaveIds = opts.lines !== undefined && lineFormat(opts.lines.spec).hasFlowId;
   const maxFlows = opts.flow?.maxFlows ?? DEFAULT_FLOW_OPTIONS.maxFlows;
   /** Each shard holds its part of the live-flow cap. */
   const shardMaxFlows = (share: number) => Math.max(1, Math.ceil(maxFlows * share));
@@ -266,6 +289,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const pending: {
     rows: FlowRow[] | null;
     group: EncodedRowGroup | null;
+    lines: LineBatch | null;
     count: number;
     vectors: Float64Array;
     ordinals: Float64Array;
@@ -293,6 +317,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
         ids[i] = id;
       }
       if (batch.group) opts.columnar!.write(batch.group, ids);
+      else if (batch.lines) opts.lines!.write(batch.lines, linesHaveIds ? ids : undefined);
       else {
         for (let i = 0; i < batch.count; i++) {
           const row = rebuildRow(batch.rows![i]!, batch.vectors, i);
@@ -304,16 +329,17 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
     pending.length = keep;
   };
   /** Rows (or a row group) and progress of shard `shard`: wait until every shard has passed their first packets. */
-  const shardBatch = (shard: number, msg: Extract<FromWorker, { type: 'batch' | 'columns' }>) => {
+  const shardBatch = (shard: number, msg: Extract<FromWorker, { type: 'batch' | 'columns' | 'lines' }>) => {
     created[shard]!.append(msg.created);
     seen[shard] = msg.packetsSeen;
-    const count = msg.type === 'batch' ? msg.rows.length : msg.group.rows;
+    const count = msg.type === 'batch' ? msg.rows.length : msg.type === 'columns' ? msg.group.rows : msg.lines.rows;
     if (count > 0) {
       let max = -1;
       for (const p of msg.ordinals) if (p > max) max = p;
       pending.push({
         rows: msg.type === 'batch' ? msg.rows : null,
         group: msg.type === 'columns' ? msg.group : null,
+        lines: msg.type === 'lines' ? msg.lines : null,
         count,
         vectors: msg.type === 'batch' ? msg.vectors : new Float64Array(0),
         ordinals: msg.ordinals,
@@ -332,9 +358,9 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
         maxFlows: shardMaxFlows((1 - share0) / workerCount),
         ring: rings[w]!,
         sourceFileColumn,
-        columns: opts.columnar?.columns,
+        output,
       }))
-    : files.map((file, i) => ({ type: 'job', id: i, file, sourceFileColumn, columns: opts.columnar?.columns }));
+    : files.map((file, i) => ({ type: 'job', id: i, file, sourceFileColumn, output }));
   const jobStats: (ExtractStats | undefined)[] = jobs.map(() => undefined);
   let nextJob = 0;
   const jobPackets = jobs.map(() => 0);
@@ -346,6 +372,8 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
       if (failed) return;
       failed = true;
       for (const w of workers) void w.terminate();
+      // The reader stops at its next wait for a ring slot (WorkerFailed) instead of waiting for stopped workers.
+      for (const r of rings) markRingFailed(r);
       reject(e);
     };
     const assign = (w: number) => {
@@ -372,6 +400,10 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
             case 'columns':
               if (sharded) shardBatch(w + 1, msg);
               else opts.columnar!.write(msg.group);
+              return;
+            case 'lines':
+              if (sharded) shardBatch(w + 1, msg);
+              else opts.lines!.write(msg.lines);
               return;
             case 'warning':
               opts.onWarning?.(msg.warning);
@@ -404,6 +436,9 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
       assign(w);
     });
   });
+  // Awaited once the reader is done: a failure while it reads (a worker's error, the output pipe closed in the
+  // merge) must not count as an unhandled rejection meanwhile.
+  finished.catch(() => {});
   if (sharded) {
     try {
       const local = new ShardRunner(
@@ -414,10 +449,10 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
           features: opts.features,
           maxFlows: shardMaxFlows(share0),
           sourceFileColumn,
-          columns: opts.columnar?.columns,
+          output,
         },
         (msg) => {
-          if (msg.type === 'batch' || msg.type === 'columns') shardBatch(0, msg);
+          if (msg.type === 'batch' || msg.type === 'columns' || msg.type === 'lines') shardBatch(0, msg);
         },
       );
       mergeStats(stats, await readShards(files[0]!, local, rings, share0, opts));
@@ -426,7 +461,6 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
       // A worker's failure surfaces as its own error (below); anything else stops the workers.
       if (!(e instanceof WorkerFailed)) {
         for (const w of workers) void w.terminate();
-        finished.catch(() => {});
         throw e;
       }
     }

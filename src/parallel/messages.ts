@@ -1,9 +1,19 @@
 /** Messages between runParallelExtract (main thread) and its workers (src/parallel/worker.ts). */
 import type { CaptureWarning } from '../capture/index.ts';
 import type { ColumnSpec, FlowRow } from '../features/meter.ts';
+import type { LineBatch, LineFormatSpec } from '../output/index.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import type { RingBuffers } from './ring.ts';
+
+/**
+ * What a job sends back instead of rows: encoded Parquet row groups of these columns (see FlowSink.columnar), or
+ * text lines in this format (FlowSink.lines).
+ */
+export type BatchOutput =
+  | { kind: 'columns'; columns: readonly ColumnSpec[] }
+  | { kind: 'lines'; spec: LineFormatSpec }
+  | undefined;
 
 export type ToWorker =
   | {
@@ -12,8 +22,7 @@ export type ToWorker =
       id: number;
       file: string;
       sourceFileColumn: boolean;
-      /** Encode Parquet row groups of these columns instead of sending rows (see FlowSink.columnar). */
-      columns?: readonly ColumnSpec[];
+      output: BatchOutput;
     }
   | {
       /** One shard of a capture the main thread reads: its packets arrive on `ring` (src/parallel/ring.ts). */
@@ -25,7 +34,7 @@ export type ToWorker =
       maxFlows: number;
       ring: RingBuffers;
       sourceFileColumn: boolean;
-      columns?: readonly ColumnSpec[];
+      output: BatchOutput;
     }
   | { type: 'exit' };
 
@@ -49,6 +58,15 @@ export type FromWorker =
       job: number;
       /** The rows of the batch as an encoded Parquet row group (shards skip the flow_id column; the merge fills it). */
       group: EncodedRowGroup;
+      ordinals: Float64Array;
+      created: Float64Array;
+      packetsSeen: number;
+    }
+  | {
+      type: 'lines';
+      job: number;
+      /** The rows of the batch as text lines (for shards, LineBatch.idAt tells where the merge puts the flow ids). */
+      lines: LineBatch;
       ordinals: Float64Array;
       created: Float64Array;
       packetsSeen: number;

@@ -28,7 +28,7 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 /** One whole file through runExtract. */
 async function runFileJob(job: Extract<ToWorker, { type: 'job' }>): Promise<void> {
-  const batcher = new RowBatcher(job.id, job.columns, false, post);
+  const batcher = new RowBatcher(job.id, job.output, false, post);
   const stats = await runExtract({
     inputs: [job.file],
     flow: config.flow,
@@ -55,7 +55,7 @@ function runShardJob(job: Extract<ToWorker, { type: 'shard' }>): void {
       features: config.features,
       maxFlows: job.maxFlows,
       sourceFileColumn: job.sourceFileColumn,
-      columns: job.columns,
+      output: job.output,
     },
     post,
   );
