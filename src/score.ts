@@ -3,10 +3,12 @@
  * compiled forest and handed on. Memory holds one batch, not the capture's flows, so `classify` streams a large
  * capture or a live `tcpdump -w -` pipe.
  *
- * Features equal what the flow table of the same flows (CSV/JSONL/Parquet) gives: numeric and boolean columns are
- * read straight from the record with the value a table cell parses to (featureValue: cellToNumber of cellText,
- * without formatting ~150 numbers per flow and parsing them back — that round trip was half of classify's time);
- * derived and text features are computed from text cells by the very code that scores flow tables.
+ * Features equal what the flow table of the same flows (CSV/JSONL/Parquet) gives: flow columns are read straight
+ * from the record with the value a table cell parses to (featureValue: cellToNumber of cellText, without formatting
+ * ~150 numbers per flow and parsing them back — that round trip was half of classify's time), and derived columns
+ * are computed per record by derivedValues (src/ml/features.ts) with the values withDerivedColumns' cells parse to.
+ * With `allColumns` (the report wants every column as text) or a feature no flow column provides, the features
+ * other than numeric columns come from text cells by the very code that scores flow tables.
  *
  * A batch closes when it holds `batchSize` flows, or `maxDelayMs` after its first flow when the input is quiet (a
  * live stream must not sit on a finished flow waiting for more traffic).
@@ -17,7 +19,7 @@ import { STATS_INDEX } from './features/stats.ts';
 import { CompiledForest } from './ml/compile.ts';
 import { featureMatrix } from './ml/dataset.ts';
 import { topReasons } from './ml/explain.ts';
-import { DERIVED_COLUMNS, DERIVED_SOURCE_COLUMNS, withDerivedColumns } from './ml/features.ts';
+import { DERIVED_COLUMNS, DERIVED_SOURCE_COLUMNS, derivedValues, withDerivedColumns } from './ml/features.ts';
 import type { Model } from './ml/model.ts';
 import { cellToNumber, type RawTable } from './ml/table.ts';
 import { CIC_SOURCE } from './output/cic2017.ts';
@@ -30,7 +32,7 @@ export interface ScoredBatch {
   rows: FlowRow[];
   /**
    * The same flows as flow-table cells (text) with derived and model-mapped columns: every column with
-   * `allColumns`, else only the columns the text-derived features need (numeric features go straight into `x`).
+   * `allColumns`, else only the columns features computed from text need (usually none: see the header).
    */
   table: RawTable;
   /** Column-major feature matrix (model features × rows). */
@@ -43,8 +45,10 @@ export interface ScoredBatch {
 
 export interface FlowScorerOptions {
   /** Keep every column of the flow record in `table` (the report wants SNI, JA3, certificates); default: only
-   *  what the text-derived features read. */
+   *  what features computed from text read. */
   allColumns?: boolean;
+  /** Compute derived features from text cells as for a flow table, not per record (for tests comparing both). */
+  derivedFromText?: boolean;
   /** The rows carry `source_file` (several inputs). */
   withSourceFile?: boolean;
   /** Label for `table.source`. */
@@ -68,12 +72,19 @@ export class FlowScorer {
   private readonly getters: Accessor[];
   private readonly names: string[];
   /**
-   * Model features read straight from the row into the matrix (numeric and boolean flow columns, CIC aliases of
-   * them): their index among the features, the stats-vector index (−1: read through the accessor) and accessor.
+   * Model features read straight from the row into the matrix (flow columns and CIC aliases of them; derived
+   * columns too unless text cells are needed anyway): their index among the features, the stats-vector index (−1:
+   * not a statistic), the index among DERIVED_COLUMNS (−1: not derived) and the accessor (statistics also have
+   * one, for rows without a stats vector).
    */
   private readonly directFeature: Int32Array;
   private readonly directStats: Int32Array;
+  private readonly directDerived: Int32Array;
   private readonly directGet: Accessor[];
+  /** Accessors of DERIVED_SOURCE_COLUMNS, when some direct feature is derived (else empty); values per row. */
+  private readonly derivedGet: Accessor[];
+  private readonly derivedSources: unknown[];
+  private readonly derived = new Float64Array(DERIVED_COLUMNS.length);
   /** The other features (derived columns, text), computed from the text cells as for a flow table. */
   private readonly tableFeatures: string[];
   private readonly tableFeature: Int32Array;
@@ -100,21 +111,40 @@ export class FlowScorer {
     const all = flowColumns(featureOptionsFor(features), opts.withSourceFile === true);
     const byName = new Map(all.map((c) => [flatName(c), c]));
     const derived = new Set(DERIVED_COLUMNS);
-    const direct: { f: number; spec: ColumnSpec }[] = [];
-    const tableFeatures: { f: number; name: string }[] = [];
+    const direct: { f: number; spec: ColumnSpec | undefined; derived: number }[] = [];
+    let tableFeatures: { f: number; name: string; spec: ColumnSpec | undefined }[] = [];
     features.forEach((name, f) => {
       // A flowsieve column by its own name, else a CIC column by its flowsieve source (mapFeatures' alias).
       const spec = derived.has(name) ? undefined : (byName.get(name) ?? byName.get(CIC_SOURCE.get(name) ?? ''));
       if (spec !== undefined && (spec.type === 'int' || spec.type === 'float' || spec.type === 'bool')) {
-        direct.push({ f, spec });
-      } else tableFeatures.push({ f, name });
+        direct.push({ f, spec, derived: -1 });
+      } else tableFeatures.push({ f, name, spec });
     });
+    this.allColumns = opts.allColumns === true;
+    // Without text cells to build anyway, text columns and derived columns are read per record too.
+    const perRecord =
+      !this.allColumns &&
+      opts.derivedFromText !== true &&
+      tableFeatures.every((t) => t.spec !== undefined || derived.has(t.name));
+    if (perRecord) {
+      for (const t of tableFeatures) direct.push({ f: t.f, spec: t.spec, derived: DERIVED_COLUMNS.indexOf(t.name) });
+      tableFeatures = [];
+    }
     this.directFeature = Int32Array.from(direct, (d) => d.f);
-    this.directStats = Int32Array.from(direct, (d) => (d.spec.group ? -1 : (STATS_INDEX.get(d.spec.key) ?? -1)));
-    this.directGet = direct.map((d) => columnAccessor(d.spec));
+    this.directStats = Int32Array.from(direct, (d) =>
+      d.spec === undefined || d.spec.group ? -1 : (STATS_INDEX.get(d.spec.key) ?? -1),
+    );
+    this.directDerived = Int32Array.from(direct, (d) => d.derived);
+    this.directGet = direct.map((d) => (d.spec !== undefined ? columnAccessor(d.spec) : () => undefined));
+    this.derivedGet = direct.some((d) => d.derived >= 0)
+      ? DERIVED_SOURCE_COLUMNS.map((name) => {
+          const spec = byName.get(name);
+          return spec !== undefined ? columnAccessor(spec) : () => undefined;
+        })
+      : [];
+    this.derivedSources = this.derivedGet.map(() => undefined);
     this.tableFeatures = tableFeatures.map((t) => t.name);
     this.tableFeature = Int32Array.from(tableFeatures, (t) => t.f);
-    this.allColumns = opts.allColumns === true;
     if (this.allColumns) this.specs = all;
     else {
       // What derived columns and the table features (and their aliases) read; callers take identity from `rows`.
@@ -124,7 +154,7 @@ export class FlowScorer {
         const alias = CIC_SOURCE.get(f);
         if (alias !== undefined) needed.add(alias);
       }
-      for (const s of DERIVED_SOURCE_COLUMNS) needed.add(s);
+      if (tableFeatures.length > 0) for (const s of DERIVED_SOURCE_COLUMNS) needed.add(s);
       this.specs = all.filter((c) => needed.has(flatName(c)));
     }
     this.getters = this.specs.map(columnAccessor);
@@ -155,9 +185,17 @@ export class FlowScorer {
     const nD = this.directFeature.length;
     const at = r * nD;
     const vec = statsVector(row);
+    const derivedGet = this.derivedGet;
+    if (derivedGet.length > 0) {
+      const src = this.derivedSources;
+      for (let i = 0; i < derivedGet.length; i++) src[i] = derivedGet[i]!(row);
+      derivedValues(src, this.derived);
+    }
     for (let d = 0; d < nD; d++) {
       const si = this.directStats[d]!;
-      const v = vec !== undefined && si >= 0 ? vec[si]! : featureValue(this.directGet[d]!(row));
+      const di = this.directDerived[d]!;
+      const v =
+        vec !== undefined && si >= 0 ? vec[si]! : di >= 0 ? this.derived[di]! : featureValue(this.directGet[d]!(row));
       // The stats vector holds NaN for null; its finite values are the numbers the row shows.
       direct[at + d] = Number.isFinite(v) ? v + 0 : Number.NaN;
     }

@@ -70,6 +70,17 @@ export const DERIVED_COLUMNS: readonly string[] = [
   'splt_mean_iat_us',
 ];
 
+const D_SNI_PRESENT = DERIVED_COLUMNS.indexOf('tls_sni_present');
+const D_CIPHER_ID = DERIVED_COLUMNS.indexOf('tls_cipher_id');
+const D_QUERY_LENGTH = DERIVED_COLUMNS.indexOf('dns_query_length');
+const D_QUERY_LABELS = DERIVED_COLUMNS.indexOf('dns_query_labels');
+const D_QUERY_MAX_LABEL = DERIVED_COLUMNS.indexOf('dns_query_max_label_length');
+const D_QUERY_ENTROPY = DERIVED_COLUMNS.indexOf('dns_query_entropy_bits');
+const D_QUERY_DIGITS = DERIVED_COLUMNS.indexOf('dns_query_digit_fraction');
+const D_SPLT_LEN = DERIVED_COLUMNS.indexOf('splt_len_1');
+const D_SPLT_CHANGES = DERIVED_COLUMNS.indexOf('splt_direction_changes');
+const D_SPLT_MEAN_IAT = DERIVED_COLUMNS.indexOf('splt_mean_iat_us');
+
 /** The columns the derived columns are computed from (a scorer that keeps only some columns keeps these). */
 export const DERIVED_SOURCE_COLUMNS: readonly string[] = [
   'tls_sni',
@@ -111,6 +122,77 @@ export function charEntropyBits(s: string): number {
 
 function num(v: number): string | null {
   return Number.isFinite(v) ? String(Number.isInteger(v) ? v : Number(v.toPrecision(6))) : null;
+}
+
+/** What a `num` cell parses back to (cellToNumber(num(v))), without the text: NaN for null. */
+function numValue(v: number): number {
+  return Number.isFinite(v) ? (Number.isInteger(v) ? v : Number(v.toPrecision(6))) + 0 : Number.NaN;
+}
+
+/** The cell text of a flow-record value, as flow tables write it (cellText in src/tables.ts). */
+function textOf(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+/** listCell of a record's list value: an array of numbers as is (what its JSON text parses back to), else the text. */
+function listOf(v: unknown): number[] {
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    return (v as number[]).map((x) => x + 0); // + 0: JSON writes −0 as 0
+  return listCell(textOf(v));
+}
+
+/** The derived columns' source values of one flow record, in DERIVED_SOURCE_COLUMNS order. */
+export type DerivedSources = readonly unknown[];
+
+/**
+ * The derived columns of one flow, in DERIVED_COLUMNS order, as numbers (NaN for an empty cell): exactly what the
+ * cells withDerivedColumns computes from that flow's table row parse to (cellToNumber), without formatting the
+ * record's values as text and parsing them back — the scorer of `classify` (src/score.ts) uses this per flow.
+ * `src` holds the record's values of DERIVED_SOURCE_COLUMNS (test/ml/derived.test.ts checks both paths agree).
+ */
+export function derivedValues(src: DerivedSources, out: Float64Array): void {
+  out.fill(Number.NaN);
+  const [sni, hellos, tlsVersion, cipher, query, lengths, dirs, iats] = src;
+  const present = (v: unknown): boolean => {
+    const t = textOf(v);
+    return t !== null && t !== '' && t !== '0';
+  };
+  if (present(hellos) || present(tlsVersion)) out[D_SNI_PRESENT] = present(sni) ? 1 : 0;
+  const c = textOf(cipher);
+  if (c && /^(0x)?[0-9a-f]{1,4}$/i.test(c)) out[D_CIPHER_ID] = Number.parseInt(c.replace(/^0x/i, ''), 16);
+  const q = textOf(query);
+  if (q) {
+    const name = q.endsWith('.') ? q.slice(0, -1) : q;
+    let digits = 0;
+    let labels = 1;
+    let longest = 0;
+    let run = 0;
+    for (let i = 0; i < name.length; i++) {
+      const ch = name.charCodeAt(i);
+      if (ch >= 48 && ch <= 57) digits++;
+      if (ch === 46) {
+        labels++;
+        run = 0;
+      } else if (++run > longest) longest = run;
+    }
+    out[D_QUERY_LENGTH] = name.length;
+    out[D_QUERY_LABELS] = labels;
+    out[D_QUERY_MAX_LABEL] = longest;
+    out[D_QUERY_ENTROPY] = numValue(charEntropyBits(name));
+    out[D_QUERY_DIGITS] = numValue(name.length > 0 ? digits / name.length : 0);
+  }
+  const len = listOf(lengths);
+  if (len.length > 0) {
+    const dir = listOf(dirs);
+    for (let k = 0; k < 4 && k < len.length; k++) out[D_SPLT_LEN + k] = numValue(dir[k] === 1 ? -len[k]! : len[k]!);
+    let changes = 0;
+    for (let k = 1; k < dir.length; k++) if (dir[k] !== dir[k - 1]) changes++;
+    out[D_SPLT_CHANGES] = changes;
+    const gaps = listOf(iats).slice(1);
+    if (gaps.length > 0) out[D_SPLT_MEAN_IAT] = numValue(gaps.reduce((a, b) => a + b, 0) / gaps.length);
+  }
 }
 
 /**
