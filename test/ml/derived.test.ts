@@ -58,7 +58,12 @@ test('derivedValues equals the table path on random records (property)', () => {
     fc.array(fc.oneof(num, fc.constant(null)), { maxLength: 6 }),
   );
   const dirs = fc.oneof(fc.constant(null), fc.array(fc.constantFrom(0, 1), { maxLength: 6 }));
-  const cipher = fc.oneof(text, fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFx'), minLength: 1, maxLength: 6 }), fc.constant('0x1302'), num);
+  const cipher = fc.oneof(
+    text,
+    fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFx'), minLength: 1, maxLength: 6 }),
+    fc.constant('0x1302'),
+    num,
+  );
   const flag = fc.oneof(fc.constant(null), fc.boolean(), fc.integer({ min: 0, max: 3 }), text);
   fc.assert(
     fc.property(fc.tuple(text, flag, flag, cipher, text, list, dirs, list), (src) => {
