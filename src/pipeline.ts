@@ -240,11 +240,23 @@ export class FlowPipeline {
    */
   private wanted = new Int32Array(0);
   /**
+   * Per slot, bit i set when meter i gets the flow's onExpire: every eager meter, and a lazy meter once its onInit
+   * accepted the flow (src/features/meter.ts, "Lazy meters"). Meters past the 32nd are always called.
+   */
+  private expiring = new Int32Array(0);
+  /**
    * Bits of the meters that want packets without payload too (no `skipsEmptyPackets`). An empty packet (pure ACK,
-   * RST, FIN) goes only to those, a SYN and each flow's first packet to every wanted meter.
+   * RST, FIN) goes only to those, a SYN to those in `synMeters`, and each flow's first packet to every wanted eager
+   * meter.
    */
   private readonly everyPacket: number;
-  /** The slot whose flow was just created: its first packet, next to reach onFlowPacket, goes to every meter. */
+  /** Bits of the meters that want a TCP SYN without payload (all but the `payloadOnly` ones). */
+  private readonly synMeters: number;
+  /** Bits of the lazy meters (`lazyInit` with `skipsEmptyPackets`, among the first 32). */
+  private readonly lazyMeters: number;
+  /** Per IP protocol number: the bits of the meters a new flow starts with (eager ones, lazy ones for it). */
+  private readonly startBits = new Int32Array(256);
+  /** The slot whose flow was just created: its first packet, next to reach onFlowPacket, goes to every eager meter. */
   private firstSlot = -1;
   /** Shard mode only: per slot, 1 when the flow belongs to another shard (processed for DNS context only). */
   private shadow = new Uint8Array(0);
@@ -271,9 +283,24 @@ export class FlowPipeline {
     const meters = this.meters;
     const stats = this.stats;
     let everyPacket = 0;
-    for (let i = 0; i < Math.min(32, meters.length); i++)
-      if (meters[i]!.skipsEmptyPackets !== true) everyPacket |= 1 << i;
+    let synMeters = 0;
+    let lazyMeters = 0;
+    this.startBits.fill(0);
+    for (let i = 0; i < Math.min(32, meters.length); i++) {
+      const m = meters[i]!;
+      const skipsEmpty = m.skipsEmptyPackets === true || m.payloadOnly === true;
+      if (!skipsEmpty) everyPacket |= 1 << i;
+      if (m.payloadOnly !== true) synMeters |= 1 << i;
+      const lazy = m.lazyInit === true && skipsEmpty;
+      if (lazy) lazyMeters |= 1 << i;
+      for (let p = 0; p < 256; p++) {
+        if (!lazy || m.protocols === undefined || m.protocols.includes(p))
+          this.startBits[p] = this.startBits[p]! | (1 << i);
+      }
+    }
     this.everyPacket = everyPacket;
+    this.synMeters = synMeters;
+    this.lazyMeters = lazyMeters;
     this.listener = {
       onResize: (capacity) => {
         const t = new Uint8Array(capacity);
@@ -282,6 +309,9 @@ export class FlowPipeline {
         const w = new Int32Array(capacity);
         w.set(this.wanted.subarray(0, Math.min(capacity, this.wanted.length)));
         this.wanted = w;
+        const e = new Int32Array(capacity);
+        e.set(this.expiring.subarray(0, Math.min(capacity, this.expiring.length)));
+        this.expiring = e;
         if (opts.shard) {
           const sh = new Uint8Array(capacity);
           sh.set(this.shadow.subarray(0, Math.min(capacity, this.shadow.length)));
@@ -311,19 +341,31 @@ export class FlowPipeline {
         // Only the meters whose bit is still set: lowest set bit first, so meters run in their listed order.
         let want = this.wanted[slot]!;
         let call = want;
+        if (pkt.payloadLen === 0 && pkt.payloadWireLen === 0) {
+          let allow = pkt.protocol === 6 && (pkt.tcpFlags & TcpFlag.SYN) !== 0 ? this.synMeters : this.everyPacket;
+          // The flow's first packet goes to every eager meter; a lazy one waits for a packet it reads.
+          if (slot === this.firstSlot) allow |= ~this.lazyMeters;
+          call &= allow;
+        }
         if (slot === this.firstSlot) this.firstSlot = -1;
-        else if (
-          pkt.payloadLen === 0 &&
-          pkt.payloadWireLen === 0 &&
-          (pkt.protocol !== 6 || (pkt.tcpFlags & TcpFlag.SYN) === 0)
-        )
-          call &= this.everyPacket;
+        let expiring = this.expiring[slot]!;
+        // Lazy meters called for the first time on this flow: onInit first, with this packet.
+        const starting = call & this.lazyMeters & ~expiring;
         for (let left = call; left !== 0; ) {
           const bit = left & -left;
           left ^= bit;
-          if (meters[31 - Math.clz32(bit)]!.onUpdate(slot, pkt, dir) === false) want &= ~bit;
+          const m = meters[31 - Math.clz32(bit)]!;
+          if ((starting & bit) !== 0) {
+            if (m.onInit(slot, pkt) === false) {
+              want &= ~bit;
+              continue;
+            }
+            expiring |= bit;
+          }
+          if (m.onUpdate(slot, pkt, dir) === false) want &= ~bit;
         }
         this.wanted[slot] = want;
+        if (starting !== 0) this.expiring[slot] = expiring;
         for (let i = 32; i < meters.length; i++) meters[i]!.onUpdate(slot, pkt, dir);
       },
       onFlowEnd: (slot, reason) => this.flowEnd(slot, reason),
@@ -362,13 +404,35 @@ export class FlowPipeline {
     };
   }
 
-  /** A new flow took `slot`: every meter's onInit, and the bits of those that want its packets. */
+  /**
+   * A new flow took `slot`: every eager meter's onInit, and the bits of the meters that want its packets (the eager
+   * ones that did not decline, the lazy ones for its protocol, which start at their first packet).
+   */
   private initMeters(slot: number, pkt: PacketView): void {
     const meters = this.meters;
-    let want = 0;
-    for (let i = 0; i < meters.length; i++) if (meters[i]!.onInit(slot, pkt) !== false && i < 32) want |= 1 << i;
+    const start = this.startBits[pkt.protocol]!;
+    const eager = start & ~this.lazyMeters;
+    let want = start & this.lazyMeters;
+    for (let left = eager; left !== 0; ) {
+      const bit = left & -left;
+      left ^= bit;
+      if (meters[31 - Math.clz32(bit)]!.onInit(slot, pkt) !== false) want |= bit;
+    }
+    for (let i = 32; i < meters.length; i++) meters[i]!.onInit(slot, pkt);
     this.wanted[slot] = want;
+    this.expiring[slot] = eager;
     this.firstSlot = slot;
+  }
+
+  /** onExpire of the meters that took part in the flow in `slot` (see `expiring`), in their listed order. */
+  private expireMeters(slot: number, row: FlowRow): void {
+    const meters = this.meters;
+    for (let left = this.expiring[slot]!; left !== 0; ) {
+      const bit = left & -left;
+      left ^= bit;
+      meters[31 - Math.clz32(bit)]!.onExpire(slot, row);
+    }
+    for (let i = 32; i < meters.length; i++) meters[i]!.onExpire(slot, row);
   }
 
   /**
@@ -484,9 +548,7 @@ export class FlowPipeline {
       if (this.shadow[slot] === 1) {
         // Another shard owns this DNS flow: the meters still release its state, the row is dropped.
         const scrap: FlowRow = new FlowRecord({});
-        this.uncounted(() => {
-          for (const m of this.meters) m.onExpire(slot, scrap);
-        });
+        this.uncounted(() => this.expireMeters(slot, scrap));
         return;
       }
       shard.flowOrdinal = this.firstOrdinal[slot]!;
@@ -513,7 +575,7 @@ export class FlowPipeline {
       end_reason: endReason,
     });
     if (this.opts.sourceFileColumn) row.source_file = this.currentFile;
-    for (const m of this.meters) m.onExpire(slot, row);
+    this.expireMeters(slot, row);
     stats.flows++;
     stats.flows_by_end_reason[endReason] = (stats.flows_by_end_reason[endReason] ?? 0) + 1;
     if (stats.first_seen_us === null || first < stats.first_seen_us) stats.first_seen_us = first;

@@ -123,8 +123,9 @@ export class BytesMeter implements Meter {
     ),
   ];
   readonly name = 'bytes';
-  /** Counts payload bytes only. */
+  /** Counts payload bytes only (a SYN without payload changes nothing either). */
   readonly skipsEmptyPackets = true;
+  readonly payloadOnly = true;
   readonly columns: readonly ColumnSpec[];
   private readonly withDistribution: boolean;
   readonly maxBytesPerDirection: number;
@@ -135,8 +136,12 @@ export class BytesMeter implements Meter {
   private sampled = new Uint16Array(0);
   private firstLen = new Int32Array(0);
   private pool = new Uint16Array(0);
-  /** The pool as 32-bit words (two counts each): the expiry scan of sparse blocks skips zero pairs a word at a time. */
-  private pool32 = new Uint32Array(0);
+  /**
+   * The pool as 64-bit floats (four counts each): the expiry scan of sparse blocks skips four zero counts with one
+   * load and compare. A float is 0 exactly when its four counts are (−0 would need a count of 0x8000 in the top
+   * one; sparse blocks hold at most SPARSE_MAX_BYTES).
+   */
+  private pool64 = new Float64Array(0);
   private free = new Int32Array(0);
   private freeTop = 0;
   private blocks = 0;
@@ -177,7 +182,7 @@ export class BytesMeter implements Meter {
       const next = new Uint16Array(Math.max(64, this.blocks * 2) * BLOCK);
       next.set(this.pool);
       this.pool = next;
-      this.pool32 = new Uint32Array(next.buffer);
+      this.pool64 = new Float64Array(next.buffer);
       const f = new Int32Array(next.length / BLOCK);
       f.set(this.free.subarray(0, this.freeTop));
       this.free = f;
@@ -311,64 +316,57 @@ export class BytesMeter implements Meter {
   }
 
   /**
-   * The same sums for a block with few bytes counted (most flows: a DNS exchange, a banner, a scan probe), two
-   * counts per 32-bit word, skipping words where both directions count 0 and zeroing the others. The values left
+   * The same sums for a block with few bytes counted (most flows: a DNS exchange, a banner, a scan probe), four
+   * counts per 64-bit float, skipping floats where both directions count 0 and zeroing the others. The values left
    * out contribute exactly +0 to every sum and the rest are added in the same order as sumDense, so the results
-   * are bit-identical. Little-endian hosts only (value 2j in the low half of word j).
+   * are bit-identical (counts are read through the 16-bit view: any byte order).
    */
   private sumSparse(base: number, s0: number, s1: number, out: Float64Array): void {
-    const w = this.pool32;
+    const f = this.pool64;
+    const c = this.pool;
     let e0 = 0;
     let e1 = 0;
     let eb = 0;
     let sum = 0;
     let sumSq = 0;
     if (s0 === 0 || s1 === 0) {
-      const one = (s0 > 0 ? base : base + 256) >>> 1;
+      const one = s0 > 0 ? base : base + 256;
+      const f0 = one >>> 2;
       let e = 0;
-      for (let j = 0; j < 128; j++) {
-        const x = w[one + j]!;
-        if (x === 0) continue;
-        w[one + j] = 0;
-        const lo = x & 0xffff;
-        const hi = x >>> 16;
-        const v = 2 * j;
-        e += C_LOG2_C[lo]!;
-        sum += v * lo;
-        sumSq += v * v * lo;
-        e += C_LOG2_C[hi]!;
-        sum += (v + 1) * hi;
-        sumSq += (v + 1) * (v + 1) * hi;
+      for (let j = 0; j < 64; j++) {
+        if (f[f0 + j] === 0) continue;
+        const at = one + 4 * j;
+        for (let k = 0; k < 4; k++) {
+          const a = c[at + k]!;
+          const v = 4 * j + k;
+          e += C_LOG2_C[a]!;
+          sum += v * a;
+          sumSq += v * v * a;
+        }
+        f[f0 + j] = 0;
       }
       if (s0 > 0) e0 = e;
       else e1 = e;
       eb = e;
     } else {
-      const w0 = base >>> 1;
-      const w1 = w0 + 128;
-      for (let j = 0; j < 128; j++) {
-        const x = w[w0 + j]!;
-        const y = w[w1 + j]!;
-        if ((x | y) === 0) continue;
-        w[w0 + j] = 0;
-        w[w1 + j] = 0;
-        const v = 2 * j;
-        let a = x & 0xffff;
-        let d = y & 0xffff;
-        let t = a + d;
-        e0 += C_LOG2_C[a]!;
-        e1 += C_LOG2_C[d]!;
-        eb += C_LOG2_C[t]!;
-        sum += v * t;
-        sumSq += v * v * t;
-        a = x >>> 16;
-        d = y >>> 16;
-        t = a + d;
-        e0 += C_LOG2_C[a]!;
-        e1 += C_LOG2_C[d]!;
-        eb += C_LOG2_C[t]!;
-        sum += (v + 1) * t;
-        sumSq += (v + 1) * (v + 1) * t;
+      const f0 = base >>> 2;
+      const f1 = f0 + 64;
+      for (let j = 0; j < 64; j++) {
+        if (f[f0 + j] === 0 && f[f1 + j] === 0) continue;
+        const at = base + 4 * j;
+        for (let k = 0; k < 4; k++) {
+          const a = c[at + k]!;
+          const d = c[at + 256 + k]!;
+          const t = a + d;
+          const v = 4 * j + k;
+          e0 += C_LOG2_C[a]!;
+          e1 += C_LOG2_C[d]!;
+          eb += C_LOG2_C[t]!;
+          sum += v * t;
+          sumSq += v * v * t;
+        }
+        f[f0 + j] = 0;
+        f[f1 + j] = 0;
       }
     }
     out[0] = e0;
@@ -398,7 +396,7 @@ export class BytesMeter implements Meter {
         for (let v = 0; v < 256; v++) dist[v] = c[base + v]! + c[base + 256 + v]!;
       }
       const sums = this.sums;
-      if (LITTLE_ENDIAN && total <= SPARSE_MAX_BYTES) this.sumSparse(base, s0, s1, sums);
+      if (total <= SPARSE_MAX_BYTES) this.sumSparse(base, s0, s1, sums);
       else this.sumDense(base, s0, s1, sums);
       hBoth = round6(Math.log2(total) - sums[2]! / total);
       h0 = s0 > 0 ? round6(Math.log2(s0) - sums[0]! / s0) : null;

@@ -322,8 +322,9 @@ export class DnsMeter implements Meter {
     ),
   ];
   readonly name = 'dns';
-  /** After the first packet (context), only payload is parsed. */
+  /** After the first packet (context, which every eager meter receives), only payload is parsed, SYN or not. */
   readonly skipsEmptyPackets = true;
+  readonly payloadOnly = true;
   readonly columns = DnsMeter.columns;
 
   /** Anomaly code → messages with it, over the whole run (for the pipeline's counters). */

@@ -162,8 +162,11 @@ export class HttpMeter implements Meter {
     col('anomaly', 'string', '', "First parser anomaly (http_incomplete, http_line_too_long, ...); '' when none."),
   ];
   readonly name = 'http';
-  /** Reads payload only. */
+  /** Reads payload only; flows without any get no columns (src/features/meter.ts, "Lazy meters"). */
   readonly skipsEmptyPackets = true;
+  readonly payloadOnly = true;
+  readonly lazyInit = true;
+  readonly protocols = [6] as const;
   readonly columns = HttpMeter.columns;
   private readonly limits: HttpLimits;
   private readonly segments: SegmentBuffers;

@@ -63,8 +63,11 @@ const DONE = 2;
 
 export class QuicMeter implements Meter {
   readonly name = 'quic';
-  /** Reads payload only. */
+  /** Reads payload only; flows without any get no columns (src/features/meter.ts, "Lazy meters"). */
   readonly skipsEmptyPackets = true;
+  readonly payloadOnly = true;
+  readonly lazyInit = true;
+  readonly protocols = [17] as const;
   readonly columns = QUIC_COLUMNS;
   private phase = new Uint8Array(0);
   private clientDir = new Int8Array(0);
@@ -118,13 +121,18 @@ export class QuicMeter implements Meter {
     if (s.done) this.phase[slot] = DONE;
   }
 
+  private count(code: string): void {
+    this.anomalies.set(code, (this.anomalies.get(code) ?? 0) + 1);
+  }
+
   onExpire(slot: number, row: FlowRow): void {
     const s = this.sessions[slot] ?? null;
     if (s === null) return;
+    // A lazy meter's slot may next hold flows it never sees: let go of this one's session now.
+    this.sessions[slot] = null;
     if (this.onSession !== null) this.onSession(s, row);
-    const bump = (code: string) => this.anomalies.set(code, (this.anomalies.get(code) ?? 0) + 1);
-    if (s.anomaly !== '') bump(s.anomaly);
-    if (s.clientHello !== null && s.clientHello.anomaly !== '') bump(s.clientHello.anomaly);
+    if (s.anomaly !== '') this.count(s.anomaly);
+    if (s.clientHello !== null && s.clientHello.anomaly !== '') this.count(s.clientHello.anomaly);
     // The group object is written directly (keys in column order), not through setColumn per key.
     const g: Record<string, unknown> = {
       version: s.version.toString(16).padStart(8, '0'),

@@ -59,8 +59,9 @@ export class SpltMeter implements Meter {
   readonly columns = SpltMeter.columns;
   readonly maxPackets: number;
   readonly includeEmpty: boolean;
-  /** Packets without payload are not recorded unless includeEmpty. */
+  /** Packets without payload (SYNs included) are not recorded unless includeEmpty. */
   readonly skipsEmptyPackets: boolean;
+  readonly payloadOnly: boolean;
 
   private count = new Uint16Array(0);
   private lastTs = new Float64Array(0);
@@ -72,6 +73,7 @@ export class SpltMeter implements Meter {
     this.maxPackets = Math.max(1, Math.min(1000, Math.floor(opts.maxPackets ?? SPLT_DEFAULT_PACKETS)));
     this.includeEmpty = opts.includeEmpty ?? false;
     this.skipsEmptyPackets = !this.includeEmpty;
+    this.payloadOnly = !this.includeEmpty;
   }
 
   resize(capacity: number): void {

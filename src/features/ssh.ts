@@ -33,8 +33,11 @@ export class SshMeter implements Meter {
     col('anomaly', "First banner anomaly (ssh_banner_too_long, ssh_bad_banner, ssh_incomplete); '' when none."),
   ];
   readonly name = 'ssh';
-  /** Reads payload only. */
+  /** Reads payload only; flows without any get no columns (src/features/meter.ts, "Lazy meters"). */
   readonly skipsEmptyPackets = true;
+  readonly payloadOnly = true;
+  readonly lazyInit = true;
+  readonly protocols = [6] as const;
   readonly columns = SshMeter.columns;
   private readonly segments = new SegmentBuffers(BUFFER_BYTES);
   private state = new Uint8Array(0);

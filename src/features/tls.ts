@@ -315,6 +315,9 @@ export class TlsMeter implements Meter {
   readonly name = 'tls';
   /** Reads payload, and the sequence number of a SYN (which the pipeline always passes). */
   readonly skipsEmptyPackets = true;
+  /** Flows that send neither payload nor a SYN get no columns (src/features/meter.ts, "Lazy meters"). */
+  readonly lazyInit = true;
+  readonly protocols = [6, 17] as const;
   readonly columns = TLS_COLUMNS;
   private phase = new Uint8Array(0);
   /** SYN sequence numbers seen before the session exists: [slot*2+dir], with a flag array. */
@@ -381,6 +384,15 @@ export class TlsMeter implements Meter {
       }
       if (pkt.payloadLen === 0) return;
       const first = this.phase[slot] === NEW;
+      if (!first) {
+        // Scanning (most payload packets of non-TLS flows): a ClientHello starts with 22, a PROXY header with
+        // 0x0d or 'P'; any other first byte goes straight to the scan count below.
+        const b0 = pkt.buf[pkt.payloadOffset];
+        if (b0 !== 22 && b0 !== 0x0d && b0 !== 0x50) {
+          this.scanPacket(slot);
+          return;
+        }
+      }
       const opensTls = looksLikeTls(pkt.buf, pkt.payloadOffset, pkt.payloadLen);
       const proxyLen = opensTls ? 0 : proxyProtocolLength(pkt.buf, pkt.payloadOffset, pkt.payloadLen);
       if (first && opensTls) {
@@ -404,10 +416,7 @@ export class TlsMeter implements Meter {
         s.dirs[0].requireRecordStart = true;
         s.dirs[1].requireRecordStart = true;
       } else {
-        // Keep scanning packet starts for a ClientHello for a bounded number of payload packets.
-        this.phase[slot] = SCANNING;
-        const n = ++this.scanned[slot]!;
-        if (n >= TLS_SCAN_PAYLOAD_PACKETS) this.phase[slot] = DONE;
+        this.scanPacket(slot);
         return;
       }
       s.nowUs = pkt.tsUs;
@@ -416,6 +425,13 @@ export class TlsMeter implements Meter {
     }
     s.dirs[dir].segment(pkt.buf, pkt.payloadOffset + skip, pkt.payloadLen - skip, (pkt.tcpSeq + skip) >>> 0, syn);
     if (s.done) this.phase[slot] = DONE;
+  }
+
+  /** A payload packet without a ClientHello at its start: keep scanning for a bounded number of them. */
+  private scanPacket(slot: number): void {
+    this.phase[slot] = SCANNING;
+    const n = ++this.scanned[slot]!;
+    if (n >= TLS_SCAN_PAYLOAD_PACKETS) this.phase[slot] = DONE;
   }
 
   /**
@@ -481,13 +497,18 @@ export class TlsMeter implements Meter {
     const dtlsHello = this.dtls[slot] ?? null;
     if (s === null && dtlsHello === null) return;
     if (this.onSummary !== null) this.onSummary(this.summary(slot), row);
+    // A lazy meter's slot may next hold flows it never sees: let go of this one's handshake now.
+    this.sessions[slot] = null;
+    this.dtls[slot] = null;
+    const dtlsServer = this.dtlsServer[slot] ?? null;
+    this.dtlsServer[slot] = null;
     s?.dirs[0].flush();
     s?.dirs[1].flush();
     if (s?.anomalyCounts) for (const [code, n] of s.anomalyCounts) this.count(code, n);
     if (s !== null) for (const c of s.certificates) if (c.anomaly !== '') this.count(c.anomaly);
     if (s === null && dtlsHello !== null && dtlsHello.anomaly !== '') this.count(dtlsHello.anomaly);
     const ch = s !== null ? s.clientHello : dtlsHello;
-    const sh = s !== null ? s.serverHello : (this.dtlsServer[slot] ?? null);
+    const sh = s !== null ? s.serverHello : dtlsServer;
     // The group object is written directly (keys in the order setColumn would add them), not per key through
     // setColumn. Every path below sets at least one key, so the group exists whenever this point is reached.
     const g: Record<string, unknown> = {};

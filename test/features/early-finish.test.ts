@@ -1,9 +1,10 @@
 /**
  * The meters' early-finish contract (src/features/meter.ts): a meter that returns false from onInit/onUpdate, or
- * declares `skipsEmptyPackets`, promises that the packets the pipeline then withholds would have changed nothing.
- * Checked on real traffic: the same captures through the default meters (plus Markov and the byte distribution),
- * once as they are and once behind wrappers that hide both signals, so every meter sees every packet; the rows and
- * the anomaly counts must be identical.
+ * declares `skipsEmptyPackets` / `payloadOnly`, promises that the packets the pipeline then withholds would have
+ * changed nothing; a lazy meter (`lazyInit`, `protocols`) promises that the flows it is never started for, or
+ * declines in onInit, would have got no column from it. Checked on real traffic: the same captures through the
+ * default meters (plus Markov and the byte distribution), once as they are and once behind wrappers that hide all
+ * these signals, so every meter sees every packet of every flow; the rows and the anomaly counts must be identical.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -16,7 +17,7 @@ import { runExtract } from '../../src/pipeline.ts';
 import { bytes, tcpFrame, udpFrame } from '../helpers/packets.ts';
 import { HAS_SHARED, sharedPath } from '../helpers/shared.ts';
 
-/** The same meter with the early-finish signals hidden: the pipeline then calls onUpdate for every packet. */
+/** The same meter with the early-finish and lazy signals hidden: the pipeline then calls it for every packet. */
 function everyPacket(m: Meter): Meter {
   return {
     name: m.name,
@@ -110,4 +111,9 @@ test('the payload meters declare that empty packets change nothing for them; sta
   for (const name of ['splt', 'bytes', 'tls', 'quic', 'dns', 'http', 'ssh'])
     assert.equal(meters.get(name)!.skipsEmptyPackets, true, name);
   assert.equal(new SpltMeter({ includeEmpty: true }).skipsEmptyPackets, false);
+  // Only TLS reads a SYN without payload (its sequence number starts the stream).
+  for (const name of ['splt', 'bytes', 'quic', 'dns', 'http', 'ssh'])
+    assert.equal(meters.get(name)!.payloadOnly, true, name);
+  assert.notEqual(meters.get('tls')!.payloadOnly, true);
+  assert.notEqual(new SpltMeter({ includeEmpty: true }).payloadOnly, true);
 });
