@@ -559,21 +559,21 @@ export class FlowPipeline {
     const proto = t.protocolOf(slot);
     const hasPorts = proto === 6 || proto === 17 || proto === 132;
     const endReason = END_REASON_NAMES[reason] ?? 'end_of_capture';
-    const row: FlowRow = new FlowRecord({
-      flow_id: t.flowSeq[slot],
-      src_ip: formatAddress(version, t.keys, t.endpointBase(slot, true)),
-      src_port: hasPorts ? t.endpointPort(slot, true) : 0,
-      dst_ip: formatAddress(version, t.keys, t.endpointBase(slot, false)),
-      dst_port: hasPorts ? t.endpointPort(slot, false) : 0,
-      protocol: proto,
-      ip_version: version,
-      first_seen_us: first,
-      last_seen_us: last,
-      duration_us: last - first,
-      vlan_id: t.vlanOf(slot),
-      tunnel: TUNNEL_NAMES[this.tunnels[slot]!] ?? '',
-      end_reason: endReason,
-    });
+    // Identity columns in IDENTITY_COLUMNS order.
+    const row: FlowRow = FlowRecord.ofFlow(
+      t.flowSeq[slot]!,
+      formatAddress(version, t.keys, t.endpointBase(slot, true)),
+      hasPorts ? t.endpointPort(slot, true) : 0,
+      formatAddress(version, t.keys, t.endpointBase(slot, false)),
+      hasPorts ? t.endpointPort(slot, false) : 0,
+      proto,
+      version,
+      first,
+      last,
+      t.vlanOf(slot),
+      TUNNEL_NAMES[this.tunnels[slot]!] ?? '',
+      endReason,
+    );
     if (this.opts.sourceFileColumn) row.source_file = this.currentFile;
     this.expireMeters(slot, row);
     stats.flows++;

@@ -5,13 +5,15 @@
  * Semantics (documented for users in docs/flows.md):
  * - A flow is bidirectional; its forward direction (src) is the sender of its first packet, unless `localNets`
  *   is given, in which case src is the endpoint inside those networks when exactly one endpoint is.
- * - Idle timeout: a flow with no packet for `idleTimeoutUs` ends ('idle'). Active timeout: a packet arriving more
- *   than `activeTimeoutUs` after the flow's first packet ends it ('active') and starts a new flow.
+ * - Idle timeout: a flow with no packet while the capture clock advances `idleTimeoutUs` ends ('idle'). Active
+ *   timeout: a packet arriving more than `activeTimeoutUs` after the flow's first packet ends it ('active') and
+ *   starts a new flow.
  * - TCP: RST ends the flow ('rst'); FIN seen from both sides ends it ('fin'). An ended TCP flow lingers for
  *   `tcpCloseLingerUs` so the final ACK and retransmitted FIN/RST join it instead of starting "TCP appendix"
  *   flows (CICFlowMeter's first-FIN bug); a SYN on an ended key always starts a new flow.
  * - At most `maxFlows` live flows: when full, the least recently seen flow is evicted ('evicted', counted).
- * - Time is the capture's clock: the maximum timestamp seen so far, so a packet out of order never rewinds it.
+ * - Time is the capture's clock: the maximum timestamp seen so far, so a packet out of order never rewinds it;
+ *   idle and linger times count from the clock at a flow's last packet (see activeUs).
  *
  * Expiry is O(1) amortised per packet: live flows are kept in a least-recently-seen list, so the idle scan walks
  * from the head and stops at the first flow still live (NFStream's meter_scan idea without a fixed budget, since
@@ -82,6 +84,15 @@ export class FlowTable {
   private records = new Int32Array(0);
   firstSeenUs = new Float64Array(0);
   lastSeenUs = new Float64Array(0);
+  /**
+   * Capture clock at the flow's last packet: idle and linger times count from it, not from the packet's own
+   * timestamp. The clock never goes back, so the least-recently-seen list is ordered by it and a flow is idle exactly
+   * when its own last activity is old — whatever other flows hold. With packet timestamps, a flow whose packets
+   * ran behind the clock (merged captures, a clock step) looked idle at once, and whether it ended before its next
+   * packet depended on which flows stood before it in the list: flows were split, and a sharded run (--threads)
+   * split them differently from one table.
+   */
+  private activeUs = new Float64Array(0);
   /** Sequence number of the flow in this table (becomes flow_id). */
   flowSeq = new Float64Array(0);
   private lruHead = EMPTY;
@@ -118,6 +129,7 @@ export class FlowTable {
     this.records = new Int32Array(keys.buffer);
     this.firstSeenUs = copyF64(this.firstSeenUs);
     this.lastSeenUs = copyF64(this.lastSeenUs);
+    this.activeUs = copyF64(this.activeUs);
     this.flowSeq = copyF64(this.flowSeq);
     // Free slots: the new ones, highest first so slot numbers are handed out in increasing order.
     const free = new Int32Array(capacity);
@@ -237,7 +249,11 @@ export class FlowTable {
     if (slot !== EMPTY) {
       const st = this.tcpStateOf(slot);
       const syn = isTcp && (pkt.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
-      if ((st & (CLOSED_FIN | CLOSED_RST)) !== 0 && syn) {
+      const closed = (st & (CLOSED_FIN | CLOSED_RST)) !== 0;
+      // A closed flow past its linger ends here even when expireIdle has not reached it yet: the ring of closed
+      // flows is in close order, and a flow still lingering before it (a late ACK renewed its activity) stops the
+      // scan. Whether a packet joins a closed flow then depends on that flow alone, also in a sharded run.
+      if (closed && (syn || now - this.activeUs[slot]! > this.opts.tcpCloseLingerUs)) {
         this.end(slot, st & CLOSED_RST ? EndReason.rst : EndReason.fin);
         slot = EMPTY;
       } else if (ts - this.firstSeenUs[slot]! > this.opts.activeTimeoutUs) {
@@ -252,6 +268,7 @@ export class FlowTable {
 
     const dir: 0 | 1 = this.records[slot * RECORD + R_SRC_IS_A] === aToB ? 0 : 1;
     if (ts > this.lastSeenUs[slot]!) this.lastSeenUs[slot] = ts;
+    this.activeUs[slot] = now;
     if (slot !== this.lruTail) {
       this.lruUnlink(slot);
       this.lruAppend(slot);
@@ -300,6 +317,7 @@ export class FlowTable {
     this.records[rec + R_SRC_IS_A] = srcIsA;
     this.firstSeenUs[slot] = pkt.tsUs;
     this.lastSeenUs[slot] = pkt.tsUs;
+    this.activeUs[slot] = this.clockUs;
     this.records[rec + R_TCP] = 0;
     this.flowSeq[slot] = this.nextSeq++;
     this.indexInsert(slot);
@@ -329,7 +347,7 @@ export class FlowTable {
   /** End flows idle at `now`, and closed TCP flows past their linger time. */
   expireIdle(now: number): void {
     const idle = this.opts.idleTimeoutUs;
-    while (this.lruHead !== EMPTY && now - this.lastSeenUs[this.lruHead]! > idle) {
+    while (this.lruHead !== EMPTY && now - this.activeUs[this.lruHead]! > idle) {
       const s = this.lruHead;
       const st = this.tcpStateOf(s);
       this.end(s, st & CLOSED_RST ? EndReason.rst : st & CLOSED_FIN ? EndReason.fin : EndReason.idle);
@@ -345,7 +363,7 @@ export class FlowTable {
         this.closedCount--;
         continue;
       }
-      if (now - this.lastSeenUs[s]! <= linger) break;
+      if (now - this.activeUs[s]! <= linger) break;
       this.closedHead = (this.closedHead + 1) % ring.length;
       this.closedCount--;
       this.end(s, st & CLOSED_RST ? EndReason.rst : EndReason.fin);

@@ -22,10 +22,10 @@
  * flow_id is the rank of the flow's first packet among all flows of the file: each shard reports the ordinals of
  * the first packets of the flows it starts, and a row is released once every shard has handled every packet before
  * its first packet, so its rank is known. Each packet carries the reader's flow-table clock (the largest timestamp
- * so far), so a late packet meets the same clock as in one table. Differences remain when the live-flow cap evicts
- * flows (each shard holds its share of max-flows, and the least recently seen flow of a shard is not that of the
- * whole table), and when timestamps run backwards far enough that the idle scan, which stops at the least recently
- * seen flow still live, would in one table have stopped at a flow of another shard.
+ * so far), so a late packet meets the same clock as in one table; idle and linger times count on that clock
+ * (src/flow/table.ts), so when a flow ends does not depend on the other flows of its table. Differences remain when
+ * the live-flow cap evicts flows (each shard holds its share of max-flows, and the least recently seen flow of a
+ * shard is not that of the whole table).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';

@@ -182,3 +182,53 @@ test('accounting: every packet is in a flow or a named counter', async () => {
   assert.equal(dropped(stats), 2);
   assert.ok(Object.keys(stats.dropped).some((k) => k.startsWith('not_ip')));
 });
+
+test('idle time counts on the capture clock: a flow whose packets run behind it is not split at every packet', async () => {
+  const u = (t: number, sport: number) => ({
+    tsUs: at(t),
+    data: udpFrame({ src: A, dst: B, sport, dport: 53, payload: new Uint8Array(8) }),
+  });
+  // A flow at 1000 s sets the clock; a second flow's packets are stamped 10–12 s (a merged capture, a clock step).
+  // The cap of one live flow evicts the first, so the late flow stands alone in the table.
+  const { rows } = await flowsOf([u(1000, 1000), u(10, 2000), u(11, 2000), u(12, 2000)], {
+    flow: { idleTimeoutUs: 5e6, maxFlows: 1 },
+  });
+  assert.deepEqual(
+    rows.map((r) => [r.src_port, r.fwd_packets, r.end_reason]),
+    [
+      [1000, 1, 'evicted'],
+      [2000, 3, 'end_of_capture'],
+    ],
+  );
+});
+
+test('a closed TCP flow takes packets for its linger time only, whatever other closed flows do', async () => {
+  const f = (t: number, sport: number, flags: string, fromClient = true) => ({
+    tsUs: at(t),
+    data: fromClient
+      ? tcpFrame({ src: A, dst: B, sport, dport: 80, flags })
+      : tcpFrame({ src: B, dst: A, sport: 80, dport: sport, flags }),
+  });
+  const { rows } = await flowsOf(
+    [
+      // Y closes first, then Z; a late ACK of Y at 4 s keeps Y lingering until 9 s.
+      f(0, 41000, 'S'),
+      f(0.5, 41000, 'FA'),
+      f(1, 41000, 'FA', false),
+      f(1.5, 42000, 'S'),
+      f(1.6, 42000, 'FA'),
+      f(2, 42000, 'FA', false),
+      f(4, 41000, 'A'),
+      // 5.5 s after Z's last packet: past its 5 s linger, so a new flow, although Y (closed before Z) still lingers.
+      f(7.5, 42000, 'A'),
+    ],
+    { flow: { tcpCloseLingerUs: 5e6 } },
+  );
+  const z = rows.filter((r) => r.src_port === 42000).map((r) => [r.fwd_packets, r.bwd_packets, r.end_reason]);
+  assert.deepEqual(z, [
+    [2, 1, 'fin'],
+    [1, 0, 'end_of_capture'],
+  ]);
+  const y = rows.filter((r) => r.src_port === 41000).map((r) => [r.fwd_packets, r.bwd_packets, r.end_reason]);
+  assert.deepEqual(y, [[3, 1, 'fin']]);
+});

@@ -72,6 +72,8 @@ const CAPTURES = [
   'foxio-ja4/chrome-cloudflare-quic-with-secrets.pcapng', // QUIC + DNS
   'chrissanders-packets/dns_isp_hijack.pcapng', // DNS context across flows
   'stopddos/amp.dns.RRSIG.fragmented.pcap', // IP fragments of DNS responses
+  // Closed TCP flows whose linger ends while another closed flow still lingers; a late packet after each.
+  'acandeias-intrusiondetection/tesla.pcap',
 ];
 
 for (const file of CAPTURES) {
