@@ -23,7 +23,7 @@ import { DERIVED_COLUMNS, DERIVED_SOURCE_COLUMNS, derivedValues, withDerivedColu
 import type { Model } from './ml/model.ts';
 import { cellToNumber, type RawTable } from './ml/table.ts';
 import { CIC_SOURCE } from './output/cic2017.ts';
-import { type Accessor, columnAccessor } from './output/columns.ts';
+import { type Accessor, columnAccessor, lookupGroup } from './output/columns.ts';
 import { cellText, featureOptionsFor, flowColumns, mapFeatures } from './tables.ts';
 
 /** One batch of scored flows: the flow records, their table cells, features and scores. */
@@ -81,6 +81,14 @@ export class FlowScorer {
   private readonly directStats: Int32Array;
   private readonly directDerived: Int32Array;
   private readonly directGet: Accessor[];
+  /**
+   * Direct features of protocol groups (tls, dns, ...), read group by group: most flows lack most groups, and one
+   * lookup of the group then settles all its features (NaN) instead of an accessor call per feature. Per group its
+   * path (tls.cert: ['tls', 'cert']), and its features' positions among the direct features and keys.
+   */
+  private readonly groupReads: { path: string[]; members: Int32Array; keys: string[] }[];
+  /** Per direct feature: 1 when read through groupReads. */
+  private readonly inGroup: Uint8Array;
   /** Accessors of DERIVED_SOURCE_COLUMNS, when some direct feature is derived (else empty); values per row. */
   private readonly derivedGet: Accessor[];
   private readonly derivedSources: unknown[];
@@ -136,6 +144,22 @@ export class FlowScorer {
     );
     this.directDerived = Int32Array.from(direct, (d) => d.derived);
     this.directGet = direct.map((d) => (d.spec !== undefined ? columnAccessor(d.spec) : () => undefined));
+    const groups = new Map<string, { members: number[]; keys: string[] }>();
+    this.inGroup = new Uint8Array(direct.length);
+    direct.forEach((d, i) => {
+      const group = d.derived < 0 ? d.spec?.group : undefined;
+      if (group === undefined) return;
+      let g = groups.get(group);
+      if (g === undefined) groups.set(group, (g = { members: [], keys: [] }));
+      g.members.push(i);
+      g.keys.push(d.spec!.key);
+      this.inGroup[i] = 1;
+    });
+    this.groupReads = [...groups].map(([group, g]) => ({
+      path: group.split('.'),
+      members: Int32Array.from(g.members),
+      keys: g.keys,
+    }));
     this.derivedGet = direct.some((d) => d.derived >= 0)
       ? DERIVED_SOURCE_COLUMNS.map((name) => {
           const spec = byName.get(name);
@@ -191,13 +215,29 @@ export class FlowScorer {
       for (let i = 0; i < derivedGet.length; i++) src[i] = derivedGet[i]!(row);
       derivedValues(src, this.derived);
     }
+    const inGroup = this.inGroup;
     for (let d = 0; d < nD; d++) {
+      if (inGroup[d] === 1) continue;
       const si = this.directStats[d]!;
       const di = this.directDerived[d]!;
       const v =
         vec !== undefined && si >= 0 ? vec[si]! : di >= 0 ? this.derived[di]! : featureValue(this.directGet[d]!(row));
       // The stats vector holds NaN for null; its finite values are the numbers the row shows.
       direct[at + d] = Number.isFinite(v) ? v + 0 : Number.NaN;
+    }
+    for (const g of this.groupReads) {
+      // As the accessors read a group (lookupGroup): absent or not an object, every feature of it is missing.
+      const obj = lookupGroup(row, g.path);
+      const members = g.members;
+      if (obj === undefined) {
+        for (let m = 0; m < members.length; m++) direct[at + members[m]!] = Number.NaN;
+        continue;
+      }
+      const keys = g.keys;
+      for (let m = 0; m < members.length; m++) {
+        const v = featureValue(obj[keys[m]!]);
+        direct[at + members[m]!] = Number.isFinite(v) ? v + 0 : Number.NaN;
+      }
     }
     this.rows.push(row);
     if (this.rows.length >= this.batchSize) this.flush();
