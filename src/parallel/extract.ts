@@ -146,8 +146,10 @@ class WorkerFailed extends Error {}
  * The main thread's share of the flows when it also reads the capture, for `threads` threads: with READER_COST the
  * main thread's extra work (reading, decoding and routing every packet, the merge) in units of metering all flows,
  * equal time per thread gives (1 − READER_COST·(threads − 1)) / threads. READER_COST is calibrated rather than
- * measured alone (each worker also pays its own warm-up): 0.2 gives the main thread 40% with 2 threads, which
- * balanced the two threads on lab500 to Parquet (main 2.2 CPU-s, worker 2.1; with no share, 1.4 and 2.7).
+ * measured alone (each worker also pays its own warm-up). 0.2 (40% with 2 threads) balanced the two threads on
+ * lab500 to Parquet in session 3 (main 2.2 CPU-s, worker 2.1); since the statistics meter and the flow table got
+ * cheaper, the main thread's reading and copying weigh more, and 0.35 (32.5%) ran fastest: lab500 --threads 2 to
+ * Parquet, three interleaved runs at load 1, 2.88–3.19 s wall against 3.33–3.61 s with 0.2 and 3.15–3.80 s with 0.05.
  * With formatted lines (CSV, JSONL), LINES_READER_COST: the main thread also copies and writes every shard's lines
  * and replaces their flow ids. Calibrated on lab500 (three runs per share; 2 cores shared with other sessions, load
  * 6–9): main and worker thread CPU-s balanced at a share of 0.3–0.35 for JSONL (0.35: 2.85 and 2.85 CPU-s) and
@@ -158,7 +160,7 @@ class WorkerFailed extends Error {}
  * keeps only MIN_MAIN_SHARE, the share it keeps in any case — its own pipeline is what lets it work instead of
  * waiting on a full ring.
  */
-const READER_COST = 0.2;
+const READER_COST = 0.35;
 const LINES_READER_COST = 0.35;
 const MIN_MAIN_SHARE = 0.05;
 function mainShare(threads: number, output: BatchOutput): number {
