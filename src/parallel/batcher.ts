@@ -14,8 +14,8 @@ import type { FlowRow } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS } from '../features/stats.ts';
 import type { FlowTableOptions } from '../flow/table.ts';
-import { type LineFormat, lineFormat } from '../output/index.ts';
-import { ChunkEncoder, ColumnBuffers, flowIdIndex, ownedRowGroup } from '../output/parquet.ts';
+import { type LineBatch, type LineFormat, lineFormat } from '../output/index.ts';
+import { ChunkEncoder, ColumnBuffers, type EncodedRowGroup, flowIdIndex, ownedRowGroup } from '../output/parquet.ts';
 import { TextWriter } from '../output/text.ts';
 import { type ExtractStats, FlowPipeline, type ShardOptions } from '../pipeline.ts';
 import type { BatchOutput, FromWorker } from './messages.ts';
@@ -144,102 +144,74 @@ export class RowBatcher {
    * batches too (LINE_BATCH_BYTES or BATCH_ROWS).
    */
   flush(partial: boolean): void {
-    const post = this.post;
-    const shard = this.shard;
     const text = this.text;
+    const columns = this.columns;
+    const full = text
+      ? this.lines >= BATCH_ROWS || text.pos >= LINE_BATCH_BYTES
+      : columns !== undefined && columns.length >= COLUMN_BATCH_ROWS;
+    if ((text || columns) && !partial && !full) {
+      // Progress only: the main thread learns which flows this shard started and how far it has read.
+      if (this.shard)
+        this.send(
+          text
+            ? { type: 'lines', lines: { rows: 0, bytes: new Uint8Array(0), idAt: new Uint32Array(0) } }
+            : { type: 'columns', group: { rows: 0, bytes: new Uint8Array(0), chunks: [] } },
+          -1,
+          [],
+        );
+      else this.created = [];
+      return;
+    }
     if (text) {
       const n = this.lines;
-      if (!partial && n < BATCH_ROWS && text.pos < LINE_BATCH_BYTES) {
-        // Progress only, as for column batches.
-        if (shard)
-          post({
-            type: 'lines',
-            job: this.jobId,
-            lines: { rows: 0, bytes: new Uint8Array(0), idAt: new Uint32Array(0) },
-            ordinals: new Float64Array(0),
-            created: Float64Array.from(this.created),
-            packetsSeen: shard.packetsSeen,
-          });
-        this.created = [];
-        return;
-      }
       const bytes = text.take(LINE_BUFFER_BYTES);
-      const msg: FromWorker = {
-        type: 'lines',
-        job: this.jobId,
-        lines: { rows: n, bytes, idAt: this.idAt.subarray(0, this.idPrefix ? 2 * n : 0) },
-        ordinals: this.ordinals.subarray(0, n),
-        created: Float64Array.from(this.created),
-        packetsSeen: shard ? shard.packetsSeen : 0,
-      };
-      post(msg, [
-        bytes.buffer as ArrayBuffer,
-        this.idAt.buffer as ArrayBuffer,
-        this.ordinals.buffer as ArrayBuffer,
-        msg.created.buffer as ArrayBuffer,
-      ]);
+      const idAt = this.idAt.subarray(0, this.idPrefix ? 2 * n : 0);
+      this.send({ type: 'lines', lines: { rows: n, bytes, idAt } }, n, [bytes.buffer, this.idAt.buffer]);
       this.lines = 0;
       // Not this.idAt.length: a transferred array is detached, of length 0.
       this.idAt = new Uint32Array(this.idPrefix ? 2 * BATCH_ROWS : 0);
-      this.ordinals = new Float64Array(BATCH_ROWS);
-      this.created = [];
-      return;
-    }
-    const columns = this.columns;
-    if (columns) {
-      if (!partial && columns.length < COLUMN_BATCH_ROWS) {
-        // Progress only: the main thread learns which flows this shard started and how far it has read.
-        if (shard)
-          post({
-            type: 'columns',
-            job: this.jobId,
-            group: { rows: 0, bytes: new Uint8Array(0), chunks: [] },
-            ordinals: new Float64Array(0),
-            created: Float64Array.from(this.created),
-            packetsSeen: shard.packetsSeen,
-          });
-        this.created = [];
-        return;
-      }
+    } else if (columns) {
       const n = columns.length;
       // The encoder's buffer is reused: the row group's bytes get an ArrayBuffer of their own, transferred.
       const group = ownedRowGroup(this.encoder!.encodeRowGroup(columns, this.skipColumn));
       columns.clear();
-      const msg: FromWorker = {
-        type: 'columns',
-        job: this.jobId,
-        group,
-        ordinals: this.ordinals.subarray(0, n),
-        created: Float64Array.from(this.created),
-        packetsSeen: shard ? shard.packetsSeen : 0,
-      };
-      post(msg, [
-        group.bytes.buffer as ArrayBuffer,
-        this.ordinals.buffer as ArrayBuffer,
-        msg.created.buffer as ArrayBuffer,
-      ]);
-      this.ordinals = new Float64Array(COLUMN_BATCH_ROWS);
-      this.created = [];
-      return;
+      this.send({ type: 'columns', group }, n, [group.bytes.buffer]);
+    } else {
+      const n = this.rows.length;
+      this.send({ type: 'batch', rows: this.rows, vectors: this.vectors.subarray(0, n * K) }, n, [this.vectors.buffer]);
+      this.rows = [];
+      this.vectors = new Float64Array(BATCH_ROWS * K);
     }
-    const n = this.rows.length;
-    const msg: FromWorker = {
-      type: 'batch',
+  }
+
+  /**
+   * Post one message: its own part plus what every message carries (its rows' ordinals, the first packets of the
+   * flows started since the last message, how far the shard has read), transferring `transfer` and the ordinals'
+   * buffer, which is then replaced. `rows` −1: a progress message, with no rows and no ordinals.
+   */
+  private send(
+    part:
+      | { type: 'lines'; lines: LineBatch }
+      | { type: 'columns'; group: EncodedRowGroup }
+      | { type: 'batch'; rows: FlowRow[]; vectors: Float64Array },
+    rows: number,
+    transfer: ArrayBufferLike[],
+  ): void {
+    const created = Float64Array.from(this.created);
+    const ordinals = rows >= 0 ? this.ordinals.subarray(0, rows) : new Float64Array(0);
+    const msg = {
+      ...part,
       job: this.jobId,
-      rows: this.rows,
-      vectors: this.vectors.subarray(0, n * K),
-      ordinals: this.ordinals.subarray(0, n),
-      created: Float64Array.from(this.created),
-      packetsSeen: shard ? shard.packetsSeen : 0,
-    };
-    post(msg, [
-      this.vectors.buffer as ArrayBuffer,
-      this.ordinals.buffer as ArrayBuffer,
-      msg.created.buffer as ArrayBuffer,
-    ]);
-    this.rows = [];
-    this.vectors = new Float64Array(BATCH_ROWS * K);
-    this.ordinals = new Float64Array(BATCH_ROWS);
+      ordinals,
+      created,
+      packetsSeen: this.shard ? this.shard.packetsSeen : 0,
+    } as FromWorker;
+    if (rows >= 0) {
+      // Its length before the transfer detaches it (a detached array has length 0).
+      const size = this.ordinals.length;
+      this.post(msg, [...transfer, this.ordinals.buffer, created.buffer] as ArrayBuffer[]);
+      this.ordinals = new Float64Array(size);
+    } else this.post(msg);
     this.created = [];
   }
 }
