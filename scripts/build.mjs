@@ -14,7 +14,11 @@ const outdir = resolve(root, at > 0 ? process.argv[at + 1] : 'dist');
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { 'cli/main': 'src/cli/main.ts', 'parallel/worker': 'src/parallel/worker.ts' },
+  entryPoints: {
+    'cli/main': 'src/cli/main.ts',
+    'parallel/worker': 'src/parallel/worker.ts',
+    'output/encoder-worker': 'src/output/encoder-worker.ts',
+  },
   outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,

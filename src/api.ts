@@ -11,7 +11,7 @@ import { defaultMeters, type FeatureOptions, meterColumns } from './features/ind
 import type { FlowRow } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
 import { loadModel } from './ml/model.ts';
-import { type Dialect, type FlowSink, type OutputFormat, openSink } from './output/index.ts';
+import { type Dialect, type FlowSink, formatFromPath, type OutputFormat, openSink } from './output/index.ts';
 import { runParallelExtract } from './parallel/extract.ts';
 import {
   type ExtractOptions,
@@ -46,9 +46,13 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
   const meters = defaultMeters(req.features);
   const several = req.inputs.length > 1 || (await isDirectoryInput(req.inputs));
   const columns = [...IDENTITY_COLUMNS, ...(several ? [SOURCE_FILE_COLUMN] : []), ...meterColumns(meters)];
+  const threads = req.threads ?? 1;
+  // Two threads, one input, Parquet: the pipeline in this thread and the encoder in the other (see
+  // src/output/encoder-thread.ts for why that beats two flow shards); otherwise shards or one job per file.
+  const encoderThread = threads === 2 && !several && outputFormat(req) === 'parquet';
   // The output is opened before any input is read: an unwritable path fails at once.
   const sink: FlowSink | undefined = req.output
-    ? openSink({ path: req.output, format: req.format, dialect: req.dialect, columns })
+    ? openSink({ path: req.output, format: req.format, dialect: req.dialect, columns, encoderThread })
     : undefined;
   let stats: ExtractStats;
   try {
@@ -64,22 +68,29 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
       },
     };
     stats =
-      (req.threads ?? 1) > 1
+      threads > 1 && !encoderThread
         ? await runParallelExtract({
             ...common,
             features: req.features,
-            threads: req.threads!,
+            threads,
             // Without a row listener: workers encode Parquet row groups or format CSV/JSONL lines themselves.
             columnar: req.onFlow ? undefined : sink?.columnar,
             lines: req.onFlow ? undefined : sink?.lines,
           })
         : await runExtract({ ...common, meters });
+    // Closing writes what is buffered (and waits for the Parquet encoder thread): its failure drops the output too.
+    await sink?.close();
   } catch (e) {
     sink?.abort();
     throw e;
   }
-  await sink?.close();
   return { stats, rows: sink?.rows ?? stats.flows };
+}
+
+/** The format the output will have (openSink checks and reports what is wrong with it). */
+function outputFormat(req: ExtractRequest): OutputFormat | undefined {
+  if (!req.output) return undefined;
+  return req.format ?? (req.output === '-' ? 'jsonl' : formatFromPath(req.output));
 }
 
 async function isDirectoryInput(inputs: string[]): Promise<boolean> {

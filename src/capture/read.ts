@@ -324,26 +324,87 @@ async function readWindowed(
   // Uncompressed file: parse in place, read straight into the window.
   const parser = session.parser;
   win.start = parser.parse(win.buf, 0, win.end, 0, false);
-  while (!eof) {
-    win.makeRoom(parser.need, 1);
-    let n: number;
-    try {
-      n = (await fh.read(win.buf, win.end, win.buf.length - win.end, null)).bytesRead;
-    } catch (e) {
-      session.warn(
-        'capture_read_error',
-        win.base + win.end,
-        `read error at offset ${win.base + win.end}: ${errMessage(e)}`,
-      );
-      break;
-    }
-    if (n === 0) break;
-    win.end += n;
-    session.countRead(n);
-    win.start = parser.parse(win.buf, win.start, win.end, win.base, false);
-  }
+  if (!eof) await readAhead(fh, win, parser, session);
   parser.finish(win.buf, win.start, win.end, win.base);
   return session.summary();
+}
+
+/**
+ * Bytes kept free at the front of a window that a read fills ahead: the unparsed tail of the previous window (a
+ * record cut by the window's end) is copied there. A longer tail (a record above 512 KB) takes the slow path.
+ */
+const READ_AHEAD_HEAD = 512 * 1024;
+
+/**
+ * Where in a window a read of file offset `pos` starts, at or after `from`: 2048 bytes off the file offset's place
+ * in its 4 KB page. The kernel copies page cache pages to the destination with `rep movsb`, which on this machine
+ * type (AMD EPYC) runs about 3× slower when source and destination sit within 16 bytes of each other modulo 4 KB:
+ * reading lab500.pcap 8 MB at a time, 240 ms at page-aligned destinations against 70–80 ms 16 bytes or more off.
+ */
+function readOffset(from: number, pos: number): number {
+  return from + ((pos - from + 2048) & 4095);
+}
+
+async function readAhead(fh: FileHandle, win: ByteWindow, parser: CaptureParser, session: Session): Promise<void> {
+  let cur = win;
+  let spare = takeWindow();
+  /** Where the read in flight puts its bytes in `spare`. */
+  let at = 0;
+  // A read in flight resolves to the bytes read or to its error (never rejects: it may outlive a parse that throws).
+  const readInto = (w: ByteWindow, pos: number): Promise<number | Error> => {
+    at = readOffset(READ_AHEAD_HEAD, pos);
+    return fh.read(w.buf, at, w.buf.length - at, null).then(
+      (r) => r.bytesRead,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+    );
+  };
+  let reading: Promise<number | Error> | null = readInto(spare, cur.base + cur.end);
+  try {
+    while (reading !== null) {
+      const n = await reading;
+      reading = null;
+      if (n instanceof Error) {
+        const at = cur.base + cur.end;
+        session.warn('capture_read_error', at, `read error at offset ${at}: ${errMessage(n)}`);
+        break;
+      }
+      if (n === 0) break;
+      session.countRead(n);
+      const tail = cur.end - cur.start;
+      if (tail <= at) {
+        // The tail goes in front of the new bytes, and the spare window becomes the current one.
+        spare.buf.set(cur.buf.subarray(cur.start, cur.end), at - tail);
+        spare.base = cur.base + cur.end - at;
+        spare.start = at - tail;
+        spare.end = at + n;
+        const free = cur;
+        cur = spare;
+        spare = free;
+      } else {
+        // A record longer than the head: the new bytes join it in the current window (grown as needed).
+        cur.makeRoom(parser.need, n);
+        cur.buf.set(spare.buf.subarray(at, at + n), cur.end);
+        cur.end += n;
+      }
+      // The spare window's bytes are all parsed or copied: the next read may fill it while this one is parsed.
+      reading = readInto(spare, cur.base + cur.end);
+      cur.start = parser.parse(cur.buf, cur.start, cur.end, cur.base, false);
+    }
+  } finally {
+    // Never hand a window back to the pool while a read still writes into it.
+    if (reading !== null) await reading;
+    if (cur !== win) {
+      // The caller finishes with `win`: give it the current window's state and keep the buffers straight.
+      const { buf, start, end, base } = cur;
+      cur.buf = win.buf;
+      win.buf = buf;
+      win.start = start;
+      win.end = end;
+      win.base = base;
+      spare = cur;
+    }
+    releaseWindow(spare);
+  }
 }
 
 /** Reads a capture from any async byte stream (stdin, tests); `name` labels warnings and errors. */

@@ -101,6 +101,8 @@ export interface SinkOptions {
   columns: readonly ColumnSpec[];
   /** Rows per Parquet row group. */
   rowGroupSize?: number;
+  /** Parquet: encode row groups on a thread of their own (./encoder-thread.ts); other formats ignore it. */
+  encoderThread?: boolean;
 }
 
 export interface FlowSink {
@@ -198,7 +200,12 @@ export function openSink(opts: SinkOptions): FlowSink {
   };
 
   if (format === 'parquet') {
-    const writer = new ParquetRowWriter(fd, columns, opts.rowGroupSize ?? PARQUET_ROW_GROUP_ROWS);
+    const writer = new ParquetRowWriter(
+      fd,
+      columns,
+      opts.rowGroupSize ?? PARQUET_ROW_GROUP_ROWS,
+      opts.encoderThread === true,
+    );
     return {
       get rows() {
         return rows;
@@ -216,11 +223,15 @@ export function openSink(opts: SinkOptions): FlowSink {
       },
       async close() {
         if (closed) return;
-        closed = true;
+        // A failure here (the encoder thread's) leaves the sink open for abort() to remove the temporary file.
         await writer.finish();
+        closed = true;
         finish();
       },
-      abort,
+      abort() {
+        writer.abort();
+        abort();
+      },
     };
   }
 

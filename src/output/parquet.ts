@@ -34,6 +34,7 @@ import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_INDEX } from '../features/stats.ts';
 import { ByteSink, T_BINARY, T_I32, T_STRUCT } from './bytes.ts';
+import { EncoderThread } from './encoder-thread.ts';
 
 // parquet.thrift enums.
 const TYPE_BOOLEAN = 0;
@@ -124,7 +125,38 @@ type RunReader = (row: Record<string, unknown>, r: number) => void;
  * Used by the Parquet writer and by parallel workers, which encode their row groups themselves (encodeRowGroup)
  * and hand the bytes to the main thread.
  */
-export class ColumnBuffers {
+/**
+ * What ChunkEncoder.encodeRowGroup reads: a row group's values column by column, as ColumnBuffers holds them. The
+ * encoder thread (./encoder-thread.ts) receives them as a plain object of this shape (ColumnBuffers.snapshot).
+ */
+export interface RowGroupColumns {
+  readonly columns: readonly ColumnSpec[];
+  readonly kinds: Uint8Array;
+  readonly groupOf: Int32Array;
+  readonly statsIndex: Int32Array;
+  readonly length: number;
+  readonly groupPresent: readonly Uint8Array[];
+  readonly groupRows: Int32Array;
+  readonly stats: Float64Array;
+  readonly numbers: readonly Float64Array[];
+  readonly textIndex: readonly Int32Array[];
+  readonly textValues: readonly (readonly string[])[];
+  readonly cells: readonly (readonly unknown[])[];
+  readonly listLengths: readonly Int32Array[];
+  readonly listValues: readonly Float64Array[];
+  readonly listLevels: readonly Uint8Array[];
+}
+
+/** The values column `i` holds: one per row for top-level columns, one per row that has the group otherwise. */
+function valueCount(b: RowGroupColumns, i: number): number {
+  const g = b.groupOf[i]!;
+  return g < 0 ? b.length : b.groupRows[g]!;
+}
+
+/** The row group values of ColumnBuffers.snapshot: what changes from row group to row group. */
+export type ColumnsSnapshot = Omit<RowGroupColumns, 'columns' | 'kinds' | 'groupOf' | 'statsIndex'>;
+
+export class ColumnBuffers implements RowGroupColumns {
   readonly columns: readonly ColumnSpec[];
   readonly kinds: Uint8Array;
   /** Per column: index of its group (groupPresent, groupRows), -1 for a top-level column. */
@@ -172,9 +204,14 @@ export class ColumnBuffers {
   private readonly hasStats: boolean;
   length = 0;
 
+  /**
+   * `shared`: the typed arrays live in SharedArrayBuffers, so the encoder thread reads a snapshot of them without
+   * a copy (the writer then leaves this buffer alone until its row group is encoded).
+   */
   constructor(
     columns: readonly ColumnSpec[],
     readonly capacity: number,
+    readonly shared = false,
   ) {
     this.columns = columns;
     const n = columns.length;
@@ -200,23 +237,23 @@ export class ColumnBuffers {
       }
     }
     this.hasStats = hasStats;
-    this.groupPresent = groupNames.map(() => new Uint8Array(capacity));
+    this.groupPresent = groupNames.map(() => new Uint8Array(this.memory(capacity)));
     this.groupRows = new Int32Array(groupNames.length);
     // Zero-filled on allocation; no slot is read before a row wrote it.
-    this.stats = new Float64Array(hasStats ? capacity * K_STATS : 0);
+    this.stats = new Float64Array(this.memory(8 * (hasStats ? capacity * K_STATS : 0)));
     this.numbers = columns.map(
-      (_, i) => new Float64Array(this.kinds[i]! <= K_BOOL && this.statsIndex[i]! < 0 ? capacity : 0),
+      (_, i) => new Float64Array(this.memory(8 * (this.kinds[i]! <= K_BOOL && this.statsIndex[i]! < 0 ? capacity : 0))),
     );
     const kinds = this.kinds;
-    this.textIndex = columns.map((_, i) => new Int32Array(kinds[i] === K_STRING ? capacity : 0));
+    this.textIndex = columns.map((_, i) => new Int32Array(this.memory(4 * (kinds[i] === K_STRING ? capacity : 0))));
     this.textValues = columns.map(() => []);
     this.textLookup = columns.map(() => new Map());
     this.lastText = columns.map(() => null);
     this.lastEntry = new Int32Array(n);
     const numberList = (i: number) => kinds[i] === K_INT_LIST || kinds[i] === K_FLOAT_LIST;
-    this.listLengths = columns.map((_, i) => new Int32Array(numberList(i) ? capacity : 0));
-    this.listValues = columns.map((_, i) => new Float64Array(numberList(i) ? 1024 : 0));
-    this.listLevels = columns.map((_, i) => new Uint8Array(numberList(i) ? 1024 : 0));
+    this.listLengths = columns.map((_, i) => new Int32Array(this.memory(4 * (numberList(i) ? capacity : 0))));
+    this.listValues = columns.map((_, i) => new Float64Array(this.memory(8 * (numberList(i) ? 1024 : 0))));
+    this.listLevels = columns.map((_, i) => new Uint8Array(this.memory(numberList(i) ? 1024 : 0)));
     this.listUsed = new Int32Array(n);
     // Cells are stored at 0, 1, 2, ... (one per row, or per row having the group): the arrays grow packed.
     this.cells = columns.map(() => []);
@@ -231,6 +268,31 @@ export class ColumnBuffers {
     };
     this.allRuns = runsOf(() => true);
     this.rowRuns = runsOf((i) => this.statsIndex[i]! < 0);
+  }
+
+  /** `bytes` of zeroed memory for a typed array: shared with the encoder thread when `shared`. */
+  private memory(bytes: number): ArrayBuffer | SharedArrayBuffer {
+    return this.shared && bytes > 0 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+  }
+
+  /**
+   * The buffered row group for the encoder thread (structured-cloned by postMessage: the typed arrays share this
+   * buffer's memory when `shared`, the strings and string lists are copied).
+   */
+  snapshot(): ColumnsSnapshot {
+    return {
+      length: this.length,
+      groupPresent: this.groupPresent,
+      groupRows: this.groupRows.slice(),
+      stats: this.stats,
+      numbers: this.numbers,
+      textIndex: this.textIndex,
+      textValues: this.textValues,
+      cells: this.cells,
+      listLengths: this.listLengths,
+      listValues: this.listValues,
+      listLevels: this.listLevels,
+    };
   }
 
   /**
@@ -324,10 +386,10 @@ export class ColumnBuffers {
     const used = this.listUsed[i]!;
     if (used + n > this.listValues[i]!.length) {
       const size = Math.max(2 * this.listValues[i]!.length, used + n);
-      const values = new Float64Array(size);
+      const values = new Float64Array(this.memory(8 * size));
       values.set(this.listValues[i]!.subarray(0, used));
       this.listValues[i] = values;
-      const levels = new Uint8Array(size);
+      const levels = new Uint8Array(this.memory(size));
       levels.set(this.listLevels[i]!.subarray(0, used));
       this.listLevels[i] = levels;
     }
@@ -357,8 +419,7 @@ export class ColumnBuffers {
 
   /** Values column `i` holds: one per row for top-level columns, one per row that has the group otherwise. */
   valueCount(i: number): number {
-    const g = this.groupOf[i]!;
-    return g < 0 ? this.length : this.groupRows[g]!;
+    return valueCount(this, i);
   }
 
   /** Empty the buffers after their rows were encoded (letting go of their strings and lists). */
@@ -441,7 +502,7 @@ export class ChunkEncoder {
   private directStamp = new Int32Array(0);
   private readonly strMap = new Map<string, number>();
   /** A text chunk's dictionary, built as its rows arrived (ColumnBuffers.addText); null for string lists. */
-  private textDictionary: string[] | null = null;
+  private textDictionary: readonly string[] | null = null;
   private readonly dictPage = new ByteSink();
   private readonly dataPage = new ByteSink();
   private readonly header = new ByteSink(256);
@@ -464,7 +525,7 @@ export class ChunkEncoder {
   }
 
   /** Encode every column of the buffered rows (except `skip`) into one row group; `out` holds its bytes. */
-  encodeRowGroup(b: ColumnBuffers, skip = -1): EncodedRowGroup {
+  encodeRowGroup(b: RowGroupColumns, skip = -1): EncodedRowGroup {
     this.out.reset();
     // The presence arrays are reused from row group to row group: list their rows afresh.
     this.rowsOf = null;
@@ -477,7 +538,7 @@ export class ChunkEncoder {
       }
       const kind = b.kinds[i]!;
       const g = b.groupOf[i]!;
-      const count = b.valueCount(i);
+      const count = valueCount(b, i);
       // Presence matters only when some rows lack the group.
       const present = g >= 0 && count < len ? b.groupPresent[g]! : null;
       if (kind <= K_BOOL) {
@@ -618,7 +679,7 @@ export class ChunkEncoder {
   }
 
   /** Text column `i`: its dictionary indices, one per row or, with `present`, per row marked present. */
-  private stringChunk(b: ColumnBuffers, i: number, len: number, present: Uint8Array | null): ChunkMeta {
+  private stringChunk(b: RowGroupColumns, i: number, len: number, present: Uint8Array | null): ChunkMeta {
     this.ensureLevels(len);
     this.ensureValues(len);
     const defs = this.defs;
@@ -627,7 +688,7 @@ export class ChunkEncoder {
     let nn = 0;
     if (present !== null) {
       const rows = this.presentRows(present, len);
-      const count = b.valueCount(i);
+      const count = valueCount(b, i);
       defs.fill(0, 0, len);
       for (let q = 0; q < count; q++) {
         const e = index[q]!;
@@ -652,7 +713,7 @@ export class ChunkEncoder {
 
   /** An integer or float list column from its copied elements (ColumnBuffers.addNumberList); levels as listChunk. */
   private numberListChunk(
-    b: ColumnBuffers,
+    b: RowGroupColumns,
     i: number,
     len: number,
     present: Uint8Array | null,
@@ -706,7 +767,7 @@ export class ChunkEncoder {
    * element, 3 for a value). Elements are coerced as the Arrow writer did: strings stay, other values as JSON.
    * Integer and float lists: numberListChunk.
    */
-  private listChunk(cells: unknown[], len: number, present: Uint8Array | null, count: number): ChunkMeta {
+  private listChunk(cells: readonly unknown[], len: number, present: Uint8Array | null, count: number): ChunkMeta {
     // Rows without the group: a null list each.
     let entries = len - count;
     for (let q = 0; q < count; q++) {
@@ -1251,23 +1312,36 @@ export class ParquetFileWriter {
   }
 }
 
-/** Rows in, Parquet out: buffers a row group, encodes and writes it when full. */
+/**
+ * Rows in, Parquet out: buffers a row group, encodes and writes it when full. With `encoderThread`, row groups are
+ * encoded on a thread of their own (./encoder-thread.ts) while the next one fills; the file is the same.
+ */
 export class ParquetRowWriter {
   readonly columns: readonly ColumnSpec[];
-  private readonly buffers: ColumnBuffers;
+  private buffers: ColumnBuffers;
   private readonly encoder = new ChunkEncoder();
   private readonly file: ParquetFileWriter;
   private readonly flowIdColumn: number;
+  private readonly thread: EncoderThread | undefined;
+  /** With the thread: buffers free to fill, and those sent to it (oldest first; their row groups return in order). */
+  private readonly free: ColumnBuffers[] = [];
+  private readonly sent: ColumnBuffers[] = [];
 
   constructor(
     fd: number,
     columns: readonly ColumnSpec[],
     private readonly rowGroupSize: number,
+    encoderThread = false,
   ) {
     this.columns = columns;
-    this.buffers = new ColumnBuffers(columns, rowGroupSize);
     this.file = new ParquetFileWriter(fd, columns);
     this.flowIdColumn = flowIdIndex(columns);
+    this.buffers = new ColumnBuffers(columns, rowGroupSize, encoderThread);
+    if (encoderThread) {
+      // Two buffers: one fills while the other is encoded.
+      this.free.push(new ColumnBuffers(columns, rowGroupSize, true));
+      this.thread = new EncoderThread(columns);
+    }
   }
 
   add(row: Record<string, unknown>): void {
@@ -1282,6 +1356,7 @@ export class ParquetRowWriter {
   addEncoded(group: EncodedRowGroup, flowIds?: Float64Array): void {
     if (group.rows === 0) return;
     this.emitRows();
+    this.collect(true);
     if (flowIds && this.flowIdColumn >= 0) {
       const part = this.encoder.encodeInt64Column(flowIds);
       this.file.writeRowGroup(group, { column: this.flowIdColumn, part });
@@ -1290,13 +1365,55 @@ export class ParquetRowWriter {
 
   private emitRows(): void {
     if (this.buffers.length === 0) return;
-    this.file.writeRowGroup(this.encoder.encodeRowGroup(this.buffers));
-    this.buffers.clear();
+    const thread = this.thread;
+    if (thread === undefined) {
+      this.file.writeRowGroup(this.encoder.encodeRowGroup(this.buffers));
+      this.buffers.clear();
+      return;
+    }
+    thread.submit(this.buffers.snapshot());
+    this.sent.push(this.buffers);
+    // Write what is ready; wait only when no buffer is free to fill.
+    this.collect(false);
+    if (this.free.length === 0) this.takeOne(true);
+    this.buffers = this.free.pop()!;
+  }
+
+  /** Write the row groups the thread has encoded, in order: those ready, or (`all`) every one sent. */
+  private collect(all: boolean): void {
+    while (this.sent.length > 0 && this.takeOne(all));
+  }
+
+  /** Write the oldest row group sent, if it is ready or `wait`; its buffer is then free again. */
+  private takeOne(wait: boolean): boolean {
+    const group = this.thread!.take(wait);
+    if (group === undefined) return false;
+    this.wrote(group);
+    return true;
+  }
+
+  /** The thread's row group for the oldest buffer sent: into the file, and the buffer is free again. */
+  private wrote(group: EncodedRowGroup): void {
+    this.file.writeRowGroup(group);
+    const done = this.sent.shift()!;
+    done.clear();
+    this.free.push(done);
   }
 
   async finish(): Promise<void> {
-    this.emitRows();
-    this.file.finish();
+    try {
+      this.emitRows();
+      for (let group = await this.thread?.takeAsync(); group !== undefined; group = await this.thread!.takeAsync())
+        this.wrote(group);
+      this.file.finish();
+    } finally {
+      this.thread?.close();
+    }
+  }
+
+  /** Give up (the output is being removed): stop the encoder thread. */
+  abort(): void {
+    this.thread?.close();
   }
 }
 

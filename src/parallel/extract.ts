@@ -28,7 +28,7 @@
  * shard is not that of the whole table).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CaptureError, listInputs, readCapture } from '../capture/index.ts';
 import { defaultMeters, type FeatureOptions } from '../features/index.ts';
 import type { FlowRow } from '../features/meter.ts';
@@ -49,6 +49,7 @@ import {
   runExtract,
   type ShardRouter,
 } from '../pipeline.ts';
+import { startWorker } from '../util/worker.ts';
 import { ShardRunner } from './batcher.ts';
 import type { BatchOutput, FromWorker, ToWorker } from './messages.ts';
 import { createRing, markRingFailed, OWNED, type RingBuffers, RingWriter } from './ring.ts';
@@ -241,22 +242,6 @@ async function readShards(
   return stats;
 }
 
-/**
- * Start a worker: the bundled dist/parallel/worker.mjs when this code runs from the bundle (`npm run build`), else
- * src/parallel/worker.ts through tsx's loader.
- */
-function startWorker(config: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) {
-    // Bundled: this code is part of <outdir>/cli/main.mjs, beside <outdir>/parallel/worker.mjs.
-    return new Worker(new URL('../parallel/worker.mjs', import.meta.url), { workerData: config });
-  }
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  // A worker does not inherit loader hooks registered at run time (bin/flowsieve.js registers tsx that way).
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true, workerData: config });
-}
-
 export async function runParallelExtract(opts: ParallelExtractOptions): Promise<ExtractStats> {
   const started = performance.now();
   const files = await listInputs(opts.inputs);
@@ -270,7 +255,8 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const workerCount = sharded ? threads - 1 : Math.min(threads, files.length);
   const stats = emptyStats();
   const workers: Worker[] = [];
-  for (let w = 0; w < workerCount; w++) workers.push(startWorker({ flow: opts.flow, features: opts.features }));
+  for (let w = 0; w < workerCount; w++)
+    workers.push(startWorker('parallel/worker', { flow: opts.flow, features: opts.features }));
   const rings = sharded ? workers.map(() => createRing()) : [];
   const output: BatchOutput = opts.columnar
     ? { kind: 'columns', columns: opts.columnar.columns }

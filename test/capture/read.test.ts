@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { CaptureError, type CaptureWarning, readCapture } from '../../src/capture/index.ts';
 import {
   concatBytes,
+  type PcapngBlock,
   udpFrame,
   type WritePacket,
   writePcap,
@@ -99,6 +100,37 @@ describe('readCapture', () => {
     assert.equal(r.count, 2);
     assert.equal(r.lastTs, MANY[1]!.tsUs);
     assert.deepEqual(r.warnings, []);
+  });
+
+  it('reads ahead across several windows with every byte in place (records longer than the read head too)', async () => {
+    // ~31 MiB of pcapng: 60 B..1.5 KB packets, custom blocks of 600 KB and 300 KB between them, so window ends fall
+    // inside records of every kind, and one of 9 MiB: a record longer than the 512 KB kept in front of a read ahead
+    // (the slow path) and than the window.
+    const packets = Array.from({ length: 20_000 }, (_, i) => ({
+      tsUs: T0 + i,
+      data: udpFrame(i, 60 + ((i * 37) % 1441)),
+    }));
+    const blocks: PcapngBlock[] = [];
+    for (let i = 0; i < packets.length; i++) {
+      blocks.push({ kind: 'epb', packet: packets[i]! });
+      if (i === 10_000) blocks.push({ kind: 'raw', type: 0xbad, body: new Uint8Array(9 * 1024 * 1024) });
+      if (i % 700 === 350)
+        blocks.push({ kind: 'raw', type: 0xbad, body: new Uint8Array(i % 1400 === 350 ? 600_000 : 300_000) });
+    }
+    const bytes = writePcapng([{ interfaces: [{ linkType: 1 }], blocks }]);
+    assert.ok(bytes.length > 3 * 8 * 1024 * 1024, `fixture spans several windows (${bytes.length} bytes)`);
+    const p = file('read-ahead.pcapng', bytes);
+    // Every packet's bytes and timestamp as the callback sees them, against the fixture.
+    let k = 0;
+    let mismatches = 0;
+    const summary = await readCapture(p, (buf, off, capLen, _wire, tsUs) => {
+      const want = packets[k++]!;
+      if (tsUs !== want.tsUs || capLen !== want.data.length) mismatches++;
+      else for (let i = 0; i < capLen; i++) if (buf[off + i] !== want.data[i]) mismatches++;
+    });
+    assert.equal(k, packets.length);
+    assert.equal(mismatches, 0);
+    assert.equal(summary.bytesRead, bytes.length);
   });
 
   it('lets an exception from the packet callback propagate unchanged', async () => {

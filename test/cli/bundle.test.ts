@@ -71,6 +71,14 @@ test('bundled extract with two worker threads writes the rows the sources write 
   assert.deepEqual(rows, sorted(s.stdout));
 });
 
+test('bundled extract to Parquet with two threads (the encoder thread starts from the bundle) writes the sources’ file', () => {
+  const b = bundled(['extract', capture, '-o', 'b.parquet', '-q', '--threads', '2']);
+  assert.equal(b.code, 0, b.stderr);
+  const s = fromSource(['extract', capture, '-o', 's.parquet', '-q', '--threads', '1']);
+  assert.equal(s.code, 0, s.stderr);
+  assert.ok(readFileSync(path.join(dir, 'b.parquet')).equals(readFileSync(path.join(dir, 's.parquet'))));
+});
+
 test('bundled classify finds the default model and scores as the sources do', () => {
   const b = bundled(['classify', capture, '-o', '-', '-q']);
   assert.equal(b.code, 0, b.stderr);

@@ -16,7 +16,15 @@ import { type ColumnSpec, flatName, getColumn } from '../../src/features/meter.t
 import { FlowRecord } from '../../src/features/record.ts';
 import { STATS_COLUMNS, STATS_INDEX, STATS_VECTOR } from '../../src/features/stats.ts';
 import { ByteSink } from '../../src/output/bytes.ts';
-import { ChunkEncoder, ColumnBuffers, ownedRowGroup, ParquetRowWriter, rleHybrid } from '../../src/output/parquet.ts';
+import { EncoderThread } from '../../src/output/encoder-thread.ts';
+import {
+  ChunkEncoder,
+  ColumnBuffers,
+  type ColumnsSnapshot,
+  ownedRowGroup,
+  ParquetRowWriter,
+  rleHybrid,
+} from '../../src/output/parquet.ts';
 import { HAS_SHARED, sharedPath } from '../helpers/shared.ts';
 
 type Row = Record<string, unknown>;
@@ -191,6 +199,39 @@ test('crafted rows read back identically through DuckDB and parquet-wasm (severa
     assert.equal(Number(filtered[0]!.n), scanned.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the encoder thread writes the same file byte for byte (crafted rows of every column kind)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-parquet-'));
+  try {
+    const rows = craftedRows(1000);
+    const write = async (file: string, encoderThread: boolean) => {
+      const fd = openSync(file, 'w');
+      // 64-row groups: 16 of them, so the writer waits for the thread's buffers many times.
+      const w = new ParquetRowWriter(fd, COLUMNS, 64, encoderThread);
+      for (const r of rows) w.add(r);
+      await w.finish();
+      closeSync(fd);
+      return readFileSync(file);
+    };
+    const inline = await write(path.join(dir, 'inline.parquet'), false);
+    const threaded = await write(path.join(dir, 'threaded.parquet'), true);
+    assert.ok(threaded.equals(inline));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an encoder thread that fails reports it to the waiting writer instead of hanging', () => {
+  const thread = new EncoderThread(COLUMNS);
+  try {
+    // A snapshot without its columns' arrays: encoding throws in the thread.
+    thread.submit({ length: 3 } as unknown as ColumnsSnapshot);
+    assert.throws(() => thread.take(true), /Parquet encoder thread failed: TypeError/);
+    assert.equal(thread.pending, 0);
+  } finally {
+    thread.close();
   }
 });
 

@@ -156,21 +156,60 @@ function parquetRows(file: string): string[] {
     .sort();
 }
 
-test('Parquet with --threads 2 (columns built in the workers) equals one thread', { skip: !HAS_SHARED }, async () => {
+test('Parquet with several threads (columns built in the workers) equals one thread', {
+  skip: !HAS_SHARED,
+}, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'flowsieve-parallel-'));
   try {
-    // One file (sharded, flow ids assigned by the merge) and a directory (one worker per file; TLS certificates).
-    for (const input of [sharedPath('pcaps/lab/loopback-mix.pcap'), sharedPath('pcaps/foxio-ja4')]) {
+    // One file with 3 threads (sharded, flow ids assigned by the merge) and a directory with 2 (one worker per file;
+    // TLS certificates). One file with 2 threads: the encoder thread, tested below.
+    for (const [input, threads] of [
+      [sharedPath('pcaps/lab/loopback-mix.pcap'), 3],
+      [sharedPath('pcaps/foxio-ja4'), 2],
+    ] as const) {
       const one = await extract({ inputs: [input], output: path.join(dir, '1.parquet') });
-      const two = await extract({ inputs: [input], output: path.join(dir, '2.parquet'), threads: 2 });
-      assert.equal(two.rows, one.rows);
-      assert.deepEqual(counters(two.stats), counters(one.stats));
-      assert.deepEqual(parquetRows(path.join(dir, '2.parquet')), parquetRows(path.join(dir, '1.parquet')));
+      const many = await extract({ inputs: [input], output: path.join(dir, 'n.parquet'), threads });
+      assert.equal(many.rows, one.rows);
+      assert.deepEqual(counters(many.stats), counters(one.stats));
+      assert.deepEqual(parquetRows(path.join(dir, 'n.parquet')), parquetRows(path.join(dir, '1.parquet')));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Parquet with --threads 2 on one file (encoder thread) is the one-thread file byte for byte', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flowsieve-encoder-'));
+  try {
+    // Generated traffic with more flows than two 32k-row groups hold, so the writer hands several row groups to the
+    // thread and waits for a free buffer.
+    const input = path.join(dir, 'many.pcap');
+    writeFileSync(input, writePcap(manyFlows(70_000)));
+    const one = await extract({ inputs: [input], output: path.join(dir, '1.parquet') });
+    const two = await extract({ inputs: [input], output: path.join(dir, '2.parquet'), threads: 2 });
+    assert.equal(one.rows, 70_000);
+    assert.equal(two.rows, one.rows);
+    assert.deepEqual(counters(two.stats), counters(one.stats));
+    assert.ok(readFileSync(path.join(dir, '2.parquet')).equals(readFileSync(path.join(dir, '1.parquet'))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** `n` one-packet UDP flows (each its own client address and port), 1 ms apart. */
+function manyFlows(n: number): WritePacket[] {
+  const payload = new Uint8Array(24);
+  return Array.from({ length: n }, (_, i) => ({
+    tsUs: at(i / 1000),
+    data: udpFrame({
+      src: `10.${(i >>> 16) & 0xff}.${(i >>> 8) & 0xff}.${i & 0xff}`,
+      dst: '10.255.0.1',
+      sport: 1024 + (i % 60_000),
+      dport: 53_000,
+      payload,
+    }),
+  }));
+}
 
 test('a worker that cannot read its file reports it like the single-threaded run', async () => {
   const input = ['/nonexistent/flowsieve-test.pcap'];
