@@ -126,13 +126,15 @@ function commands(file: string, scratch: string): Row[] {
       bin: 'node',
       cmd: `${fs} -o ${scratch}/o1.jsonl`,
     },
+    // Parquet with 2 threads: pipeline in the main thread, row groups encoded on a second (src/output/encoder-thread.ts).
     {
-      name: 'flowsieve extract → Parquet, all default features, --threads 2',
+      name: 'flowsieve extract → Parquet, all default features, --threads 2 (encoder thread)',
       bin: 'node',
       cmd: `${fs} -o ${scratch}/o2.parquet --threads 2`,
     },
+    // JSONL with 2 threads: two flow shards (src/parallel), each formatting its own lines.
     {
-      name: 'flowsieve extract → JSONL, all default features, --threads 2',
+      name: 'flowsieve extract → JSONL, all default features, --threads 2 (2 shards)',
       bin: 'node',
       cmd: `${fs} -o ${scratch}/o2.jsonl --threads 2`,
     },

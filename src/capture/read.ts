@@ -300,10 +300,12 @@ async function readWindowed(
       yield first;
       if (eof) return;
       for (;;) {
-        const chunk = new Uint8Array(COMPRESSED_READ_BYTES);
+        // Bytes read so far = the file offset of this read (see readOffset for the destination's place).
+        const at = readOffset(0, session.bytesRead);
+        const chunk = new Uint8Array(at + COMPRESSED_READ_BYTES);
         let n: number;
         try {
-          n = (await fh.read(chunk, 0, chunk.length, null)).bytesRead;
+          n = (await fh.read(chunk, at, COMPRESSED_READ_BYTES, null)).bytesRead;
         } catch (e) {
           session.warn(
             'capture_read_error',
@@ -314,7 +316,7 @@ async function readWindowed(
         }
         if (n === 0) return;
         session.countRead(n);
-        yield chunk.subarray(0, n);
+        yield chunk.subarray(at, at + n);
       }
     })();
     await decompressInto(raw, session);

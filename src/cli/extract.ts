@@ -103,7 +103,11 @@ export function register(program: Command): void {
     .option('--format <format>', 'csv | jsonl | parquet (default: from the extension; jsonl on stdout)')
     .option('--dialect <dialect>', 'default | cic2017 (the exact CIC-IDS2017 85-column CSV)', 'default')
     .option('--stats <file>', 'write the run counters as JSON')
-    .option('--threads <n>', 'worker threads: one file is sharded by flow hash, several files read in parallel', '1')
+    .option(
+      '--threads <n>',
+      'threads: 2 with one input and Parquet output encodes on the second; otherwise one file is sharded by flow hash, several files read in parallel',
+      '1',
+    )
     .option('-q, --quiet', 'no progress bar and no summary');
   addFlowOptions(cmd);
   cmd.addHelpText(
