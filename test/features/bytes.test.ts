@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { decodeFrame, PacketView } from '../../src/decode/index.ts';
 import { BytesMeter } from '../../src/features/bytes.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
@@ -96,29 +97,85 @@ describe('BytesMeter', () => {
     assert.equal(b.bidirectional_mean_payload_byte, null);
     assert.equal(b.src2dst_first_payload_bytes, 0);
     assert.equal(m.poolBlocks, 0);
+    assert.equal(m.rawPoolBlocks, 0);
   });
 
-  it('pool blocks are reused: 1000 sequential flows over 10 slots use at most 10 blocks, counts start clean', () => {
+  it('blocks are reused: 1000 sequential flows over 10 slots use at most 10, counts start clean', () => {
     const m = new BytesMeter({ distribution: true });
     m.resize(10);
     for (let i = 0; i < 1000; i++) {
-      const b = run(m, i % 10, [[Uint8Array.of(i & 0xff), 0]]);
-      assert.equal(b.bidirectional_sampled_payload_bytes, 1);
-      assert.equal(b.bidirectional_distribution_payload?.[i & 0xff], 1);
+      // Alternately a small flow (its byte kept) and one past the 128 kept bytes (counted).
+      const small = i % 2 === 0;
+      const b = run(m, i % 10, [[new Uint8Array(small ? 1 : 200).fill(i & 0xff), 0]]);
+      assert.equal(b.bidirectional_sampled_payload_bytes, small ? 1 : 200);
+      assert.equal(b.bidirectional_distribution_payload?.[i & 0xff], small ? 1 : 200);
     }
-    assert.ok(m.poolBlocks <= 10);
+    assert.ok(m.rawPoolBlocks <= 10 && m.poolBlocks <= 10);
     // Live flows at once: 300 slots each holding a block, then all expire.
     m.resize(300);
     for (let s = 0; s < 300; s++) {
       m.onInit(s, at(tcpFrame({ ...C, flags: 'S' }), 0));
-      m.onUpdate(s, at(tcpFrame({ ...C, payload: Uint8Array.of(s & 0xff) }), 1), 0);
+      m.onUpdate(s, at(tcpFrame({ ...C, payload: new Uint8Array(s < 100 ? 1 : 129).fill(s & 0xff) }), 1), 0);
     }
-    assert.equal(m.poolBlocks, 300);
+    assert.ok(m.rawPoolBlocks >= 100);
+    assert.ok(m.poolBlocks >= 200);
     for (let s = 0; s < 300; s++) {
       const row: FlowRow = {};
       m.onExpire(s, row);
-      assert.equal((row.bytes as Bytes).bidirectional_distribution_payload?.[s & 0xff], 1);
+      assert.equal((row.bytes as Bytes).bidirectional_distribution_payload?.[s & 0xff], s < 100 ? 1 : 129);
     }
+  });
+
+  it('equals a plain count of the first K bytes per direction, for small flows kept raw and large ones counted', () => {
+    // Flows of a few packets each way, small (kept as bytes until expiry) and past the kept 128 bytes per direction
+    // (counted from then on), on rotating slots, against the definitions computed from the payloads directly.
+    const packet = fc.record({
+      dir: fc.constantFrom<0 | 1>(0, 1),
+      payload: fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 60, maxLength: 300 })),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(packet, { maxLength: 8 }), { minLength: 1, maxLength: 12 }),
+        fc.constantFrom(100, 150, 4096),
+        (flows, k) => {
+          const m = new BytesMeter({ maxBytesPerDirection: k, distribution: true });
+          m.resize(3);
+          flows.forEach((pkts, f) => {
+            const got = run(
+              m,
+              f % 3,
+              pkts.filter((p) => p.payload.length > 0).map((p) => [p.payload, p.dir]),
+            );
+            const counts = [new Array<number>(256).fill(0), new Array<number>(256).fill(0)];
+            const seen = [0, 0];
+            for (const { dir, payload } of pkts)
+              for (const x of payload)
+                if (seen[dir]! < k) {
+                  seen[dir]!++;
+                  counts[dir]![x]!++;
+                }
+            const total = seen[0]! + seen[1]!;
+            assert.equal(got.bidirectional_sampled_payload_bytes, total);
+            if (total === 0) {
+              assert.equal(got.bidirectional_distribution_payload, null);
+              return;
+            }
+            const both = counts[0]!.map((c, v) => c + counts[1]![v]!);
+            assert.deepEqual(got.bidirectional_distribution_payload, both);
+            const entropy = (c: number[], n: number) =>
+              n === 0 ? null : -c.reduce((h, x) => (x === 0 ? h : h + (x / n) * Math.log2(x / n)), 0);
+            const close = (a: number | null, b: number | null) =>
+              a === null || b === null ? a === b : Math.abs(a - b) < TOL;
+            assert.ok(close(got.bidirectional_entropy_payload, entropy(both, total)));
+            assert.ok(close(got.src2dst_entropy_payload, entropy(counts[0]!, seen[0]!)));
+            assert.ok(close(got.dst2src_entropy_payload, entropy(counts[1]!, seen[1]!)));
+            const mean = both.reduce((a, c, v) => a + c * v, 0) / total;
+            assert.ok(close(got.bidirectional_mean_payload_byte, mean));
+          });
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('declares every column it writes', () => {
