@@ -15,7 +15,7 @@
  */
 import { type ColumnSpec, type FlowRow, flatName } from './features/meter.ts';
 import { statsVector } from './features/record.ts';
-import { STATS_INDEX } from './features/stats.ts';
+import { STATS_COLUMNS, STATS_INDEX } from './features/stats.ts';
 import { CompiledForest } from './ml/compile.ts';
 import { featureMatrix } from './ml/dataset.ts';
 import { topReasons } from './ml/explain.ts';
@@ -35,7 +35,10 @@ export interface ScoredBatch {
    * `allColumns`, else only the columns features computed from text need (usually none: see the header).
    */
   table: RawTable;
-  /** Column-major feature matrix (model features × rows). */
+  /**
+   * Column-major feature matrix (model features × rows). Features that no tree of the model splits on are NaN
+   * (missing) when read from flow records: they cannot change a score or a reason.
+   */
   x: Float32Array;
   /** p_malicious per row. */
   p: Float64Array;
@@ -51,6 +54,11 @@ export interface FlowScorerOptions {
   derivedFromText?: boolean;
   /** The rows carry `source_file` (several inputs). */
   withSourceFile?: boolean;
+  /**
+   * `reasons(r)` may give rows with the same reasons one frozen array (topReasons `shared`): for callers that keep
+   * many rows' lists and never modify them.
+   */
+  sharedReasons?: boolean;
   /** Label for `table.source`. */
   source?: string;
   batchSize?: number;
@@ -58,13 +66,20 @@ export interface FlowScorerOptions {
   maxDelayMs?: number;
 }
 
-/** A row value as a model feature: exactly what cellToNumber(cellText(v)) gives, without the text round trip. */
+/**
+ * A row value as a model feature: what cellToNumber(cellText(v)) gives, without the text round trip, and with
+ * non-finite values as NaN and −0 as 0 (as a table cell reads back).
+ */
 function featureValue(v: unknown): number {
-  if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : Number.NaN; // + 0: −0 reads back as "0"
+  if (typeof v === 'number') return v - v === 0 ? v + 0 : Number.NaN; // + 0: −0 reads back as "0"
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (v === null || v === undefined) return Number.NaN;
-  return cellToNumber(cellText(v));
+  const x = cellToNumber(cellText(v));
+  return x - x === 0 ? x + 0 : Number.NaN;
 }
+
+/** Rows per block moved from the staging buffer into the matrix (16 rows × ~130 doubles: 17 KiB, in L1). */
+const UNSTAGE_ROWS = 16;
 
 export class FlowScorer {
   /** Columns gathered as text cells: what derived columns read and text features (every column with allColumns). */
@@ -73,30 +88,46 @@ export class FlowScorer {
   private readonly names: string[];
   /**
    * Model features read straight from the row into the matrix (flow columns and CIC aliases of them; derived
-   * columns too unless text cells are needed anyway): their index among the features, the stats-vector index (−1:
-   * not a statistic), the index among DERIVED_COLUMNS (−1: not derived) and the accessor (statistics also have
-   * one, for rows without a stats vector).
+   * columns too unless text cells are needed anyway), only those some tree splits on. add stages each row's values
+   * side by side in `staged` (`width` doubles per row): the stats vector whole at 0 … K − 1 (K =
+   * STATS_COLUMNS.length), the other direct features after it; unstage moves them into the matrix. Per direct
+   * feature: its model feature and its column in `staged`.
    */
   private readonly directFeature: Int32Array;
-  private readonly directStats: Int32Array;
-  private readonly directDerived: Int32Array;
-  private readonly directGet: Accessor[];
+  private readonly directColumn: Int32Array;
+  /** Direct features no tree splits on: NaN in every row of the matrix. */
+  private readonly unsplit: Int32Array;
+  /** Floats per row in `staged`. */
+  private readonly width: number;
+  /** Statistics: their stats-vector index and accessor (for rows without a stats vector). */
+  private readonly statsIndex: Int32Array;
+  private readonly statsGet: Accessor[];
+  /** Derived columns: their index among DERIVED_COLUMNS and their column in `staged`. */
+  private readonly derivedIndex: Int32Array;
+  private readonly derivedAt: Int32Array;
+  /** Other columns of the record: their column in `staged` and accessor. */
+  private readonly otherAt: Int32Array;
+  private readonly otherGet: Accessor[];
   /**
    * Direct features of protocol groups (tls, dns, ...), read group by group: most flows lack most groups, and one
    * lookup of the group then settles all its features (NaN) instead of an accessor call per feature. Per group its
-   * path (tls.cert: ['tls', 'cert']), and its features' positions among the direct features and keys.
+   * path (tls.cert: ['tls', 'cert']), and its features' columns in `staged` and keys.
    */
-  private readonly groupReads: { path: string[]; members: Int32Array; keys: string[] }[];
-  /** Per direct feature: 1 when read through groupReads. */
-  private readonly inGroup: Uint8Array;
-  /** Accessors of DERIVED_SOURCE_COLUMNS, when some direct feature is derived (else empty); values per row. */
-  private readonly derivedGet: Accessor[];
+  private readonly groupReads: { path: string[]; at: Int32Array; keys: string[] }[];
+  /**
+   * DERIVED_SOURCE_COLUMNS when some direct feature is derived (else none): those of protocol groups read group by
+   * group as groupReads does (their positions among the sources and keys), the others by accessor; and the
+   * sources of the current row.
+   */
+  private readonly derivedGroups: { path: string[]; slots: Int32Array; keys: string[] }[];
+  private readonly derivedOthers: { slot: number; get: Accessor }[];
   private readonly derivedSources: unknown[];
   private readonly derived = new Float64Array(DERIVED_COLUMNS.length);
   /** The other features (derived columns, text), computed from the text cells as for a flow table. */
   private readonly tableFeatures: string[];
   private readonly tableFeature: Int32Array;
   private readonly allColumns: boolean;
+  private readonly sharedReasons: boolean;
   private readonly forest: CompiledForest;
   private readonly scratch: Float64Array;
   private readonly batchSize: number;
@@ -105,11 +136,16 @@ export class FlowScorer {
   private rows: FlowRow[] = [];
   private cells: (string | null)[][];
   /**
-   * The batch's direct features, feature after feature (feature d of row r at d · batchSize + r), so flush copies
-   * each into the model's column-major matrix whole. Gathering them from a row-major buffer (a stride of ~145
-   * floats per row) was most of flush's time (lab500 classify, node --cpu-prof: 114 of 150 ms).
+   * The last rows' direct features, row after row (see directColumn): a row's stats vector is one copy, and every
+   * UNSTAGE_ROWS rows the block moves into the batch's column-major matrix `x`. The block stays in the L1 cache;
+   * storing each value at its place in a feature-major buffer instead put a row's ~145 stores on as many cache
+   * lines, and with 1024 rows (4 KiB) between features all of them in one set of the L1 cache (lab500 classify,
+   * node --cpu-prof: add 324 ms, 143 ms on that store line); staging the whole batch (1 MB) missed the cache on
+   * both sides.
    */
-  private readonly direct: Float32Array;
+  private readonly staged: Float64Array;
+  /** The batch's matrix, feature f of row r at f · batchSize + r (null before the batch's first row). */
+  private x: Float32Array | null = null;
   private timer: NodeJS.Timeout | null = null;
   /** A failure inside a timer-driven flush, rethrown by the next add/flush (a timer has no caller to throw to). */
   private pending: unknown = null;
@@ -123,7 +159,7 @@ export class FlowScorer {
     const all = flowColumns(featureOptionsFor(features), opts.withSourceFile === true);
     const byName = new Map(all.map((c) => [flatName(c), c]));
     const derived = new Set(DERIVED_COLUMNS);
-    const direct: { f: number; spec: ColumnSpec | undefined; derived: number }[] = [];
+    let direct: { f: number; spec: ColumnSpec | undefined; derived: number }[] = [];
     let tableFeatures: { f: number; name: string; spec: ColumnSpec | undefined }[] = [];
     features.forEach((name, f) => {
       // A flowsieve column by its own name, else a CIC column by its flowsieve source (mapFeatures' alias).
@@ -133,6 +169,7 @@ export class FlowScorer {
       } else tableFeatures.push({ f, name, spec });
     });
     this.allColumns = opts.allColumns === true;
+    this.sharedReasons = opts.sharedReasons === true;
     // Without text cells to build anyway, text columns and derived columns are read per record too.
     const perRecord =
       !this.allColumns &&
@@ -142,35 +179,96 @@ export class FlowScorer {
       for (const t of tableFeatures) direct.push({ f: t.f, spec: t.spec, derived: DERIVED_COLUMNS.indexOf(t.name) });
       tableFeatures = [];
     }
-    this.directFeature = Int32Array.from(direct, (d) => d.f);
-    this.directStats = Int32Array.from(direct, (d) =>
-      d.spec === undefined || d.spec.group ? -1 : (STATS_INDEX.get(d.spec.key) ?? -1),
+    // A feature no tree splits on moves no score and no reason: its row of the matrix is left missing instead of
+    // read from every record (the default model splits on 115 of its 145 features).
+    const split = new Set<number>();
+    for (const t of model.forest.trees) for (const f of t.feature) if (f >= 0) split.add(f);
+    this.unsplit = Int32Array.from(
+      direct.filter((d) => !split.has(d.f)),
+      (d) => d.f,
     );
-    this.directDerived = Int32Array.from(direct, (d) => d.derived);
-    this.directGet = direct.map((d) => (d.spec !== undefined ? columnAccessor(d.spec) : () => undefined));
-    const groups = new Map<string, { members: number[]; keys: string[] }>();
-    this.inGroup = new Uint8Array(direct.length);
+    direct = direct.filter((d) => split.has(d.f));
+    this.batchSize = opts.batchSize ?? 1024;
+    const K = STATS_COLUMNS.length;
+    const stats: number[] = [];
+    const derivedFeatures: number[] = [];
+    const others: number[] = [];
+    const groups = new Map<string, { at: number[]; keys: string[] }>();
+    // Columns of `staged` after the stats vector, in the order add writes them.
+    const column = new Int32Array(direct.length);
+    let next = K;
+    direct.forEach((d, i) => {
+      if (d.derived < 0 && d.spec?.group === undefined && d.spec !== undefined && STATS_INDEX.has(d.spec.key)) {
+        stats.push(i);
+        column[i] = STATS_INDEX.get(d.spec.key)!;
+      }
+    });
+    direct.forEach((d, i) => {
+      if (d.derived >= 0) {
+        derivedFeatures.push(i);
+        column[i] = next++;
+      }
+    });
+    direct.forEach((d, i) => {
+      if (d.derived < 0 && d.spec?.group === undefined && !stats.includes(i)) {
+        others.push(i);
+        column[i] = next++;
+      }
+    });
     direct.forEach((d, i) => {
       const group = d.derived < 0 ? d.spec?.group : undefined;
       if (group === undefined) return;
       let g = groups.get(group);
-      if (g === undefined) groups.set(group, (g = { members: [], keys: [] }));
-      g.members.push(i);
+      if (g === undefined) {
+        g = { at: [], keys: [] };
+        groups.set(group, g);
+      }
+      g.at.push(next);
       g.keys.push(d.spec!.key);
-      this.inGroup[i] = 1;
+      column[i] = next++;
+    });
+    this.width = next;
+    this.directFeature = Int32Array.from(direct, (d) => d.f);
+    this.directColumn = column;
+    this.statsIndex = Int32Array.from(stats, (i) => column[i]!);
+    this.statsGet = stats.map((i) => columnAccessor(direct[i]!.spec!));
+    this.derivedIndex = Int32Array.from(derivedFeatures, (i) => direct[i]!.derived);
+    this.derivedAt = Int32Array.from(derivedFeatures, (i) => column[i]!);
+    this.otherAt = Int32Array.from(others, (i) => column[i]!);
+    // A feature with neither a column nor a derivation is missing in every row (the accessor gives undefined).
+    this.otherGet = others.map((i) => {
+      const spec = direct[i]!.spec;
+      return spec !== undefined ? columnAccessor(spec) : () => undefined;
     });
     this.groupReads = [...groups].map(([group, g]) => ({
       path: group.split('.'),
-      members: Int32Array.from(g.members),
+      at: Int32Array.from(g.at),
       keys: g.keys,
     }));
-    this.derivedGet = direct.some((d) => d.derived >= 0)
-      ? DERIVED_SOURCE_COLUMNS.map((name) => {
-          const spec = byName.get(name);
-          return spec !== undefined ? columnAccessor(spec) : () => undefined;
-        })
-      : [];
-    this.derivedSources = this.derivedGet.map(() => undefined);
+    const sourceGroups = new Map<string, { slots: number[]; keys: string[] }>();
+    this.derivedOthers = [];
+    if (direct.some((d) => d.derived >= 0)) {
+      DERIVED_SOURCE_COLUMNS.forEach((name, slot) => {
+        const spec = byName.get(name);
+        if (spec?.group === undefined) {
+          this.derivedOthers.push({ slot, get: spec !== undefined ? columnAccessor(spec) : () => undefined });
+          return;
+        }
+        let g = sourceGroups.get(spec.group);
+        if (g === undefined) {
+          g = { slots: [], keys: [] };
+          sourceGroups.set(spec.group, g);
+        }
+        g.slots.push(slot);
+        g.keys.push(spec.key);
+      });
+    }
+    this.derivedGroups = [...sourceGroups].map(([group, g]) => ({
+      path: group.split('.'),
+      slots: Int32Array.from(g.slots),
+      keys: g.keys,
+    }));
+    this.derivedSources = DERIVED_SOURCE_COLUMNS.map(() => undefined);
     this.tableFeatures = tableFeatures.map((t) => t.name);
     this.tableFeature = Int32Array.from(tableFeatures, (t) => t.f);
     if (this.allColumns) this.specs = all;
@@ -190,8 +288,7 @@ export class FlowScorer {
     this.cells = this.names.map(() => []);
     this.forest = new CompiledForest(model.forest);
     this.scratch = new Float64Array(features.length);
-    this.batchSize = opts.batchSize ?? 1024;
-    this.direct = new Float32Array(this.directFeature.length * this.batchSize);
+    this.staged = new Float64Array(this.width * UNSTAGE_ROWS);
     this.maxDelayMs = opts.maxDelayMs ?? 0;
     this.source = opts.source ?? '';
     // Fail before any traffic is read when the model wants columns a flow record cannot provide.
@@ -208,42 +305,48 @@ export class FlowScorer {
     this.rethrow();
     const r = this.rows.length;
     for (let i = 0; i < this.getters.length; i++) this.cells[i]!.push(cellText(this.getters[i]!(row)));
-    // Into `direct` by feature: a row's stores go to ~145 cache lines that the next rows fill in turn.
-    const direct = this.direct;
-    const nD = this.directFeature.length;
-    const B = this.batchSize;
+    // A fresh matrix per batch, since the last batch's reasons(r) may still read its own.
+    if (r === 0) this.x = new Float32Array(this.model.file.features.length * this.batchSize);
+    // Values as they are read; unstage stores them as their table cells parse (non-finite as NaN, −0 as 0).
+    const staged = this.staged;
+    const at = (r % UNSTAGE_ROWS) * this.width;
     const vec = statsVector(row);
-    const derivedGet = this.derivedGet;
-    if (derivedGet.length > 0) {
+    if (vec !== undefined) staged.set(vec, at);
+    else {
+      const statsIndex = this.statsIndex;
+      for (let j = 0; j < statsIndex.length; j++) staged[at + statsIndex[j]!] = featureValue(this.statsGet[j]!(row));
+    }
+    const derivedAt = this.derivedAt;
+    if (derivedAt.length > 0) {
       const src = this.derivedSources;
-      for (let i = 0; i < derivedGet.length; i++) src[i] = derivedGet[i]!(row);
-      derivedValues(src, this.derived);
+      const sourceGroups = this.derivedGroups;
+      for (let g = 0; g < sourceGroups.length; g++) {
+        const { path, slots, keys } = sourceGroups[g]!;
+        const obj = lookupGroup(row, path);
+        for (let m = 0; m < slots.length; m++) src[slots[m]!] = obj === undefined ? undefined : obj[keys[m]!];
+      }
+      const others = this.derivedOthers;
+      for (let i = 0; i < others.length; i++) src[others[i]!.slot] = others[i]!.get(row);
+      const values = this.derived;
+      derivedValues(src, values);
+      const derivedIndex = this.derivedIndex;
+      for (let j = 0; j < derivedAt.length; j++) staged[at + derivedAt[j]!] = values[derivedIndex[j]!]!;
     }
-    const inGroup = this.inGroup;
-    for (let d = 0; d < nD; d++) {
-      if (inGroup[d] === 1) continue;
-      const si = this.directStats[d]!;
-      const di = this.directDerived[d]!;
-      const v =
-        vec !== undefined && si >= 0 ? vec[si]! : di >= 0 ? this.derived[di]! : featureValue(this.directGet[d]!(row));
-      // The stats vector holds NaN for null; its finite values are the numbers the row shows.
-      direct[d * B + r] = Number.isFinite(v) ? v + 0 : Number.NaN;
-    }
-    for (const g of this.groupReads) {
+    const otherAt = this.otherAt;
+    for (let j = 0; j < otherAt.length; j++) staged[at + otherAt[j]!] = featureValue(this.otherGet[j]!(row));
+    const groups = this.groupReads;
+    for (let g = 0; g < groups.length; g++) {
+      const { path, at: columns, keys } = groups[g]!;
       // As the accessors read a group (lookupGroup): absent or not an object, every feature of it is missing.
-      const obj = lookupGroup(row, g.path);
-      const members = g.members;
+      const obj = lookupGroup(row, path);
       if (obj === undefined) {
-        for (let m = 0; m < members.length; m++) direct[members[m]! * B + r] = Number.NaN;
+        for (let m = 0; m < columns.length; m++) staged[at + columns[m]!] = Number.NaN;
         continue;
       }
-      const keys = g.keys;
-      for (let m = 0; m < members.length; m++) {
-        const v = featureValue(obj[keys[m]!]);
-        direct[members[m]! * B + r] = Number.isFinite(v) ? v + 0 : Number.NaN;
-      }
+      for (let m = 0; m < columns.length; m++) staged[at + columns[m]!] = featureValue(obj[keys[m]!]);
     }
     this.rows.push(row);
+    if (r % UNSTAGE_ROWS === UNSTAGE_ROWS - 1) this.unstage(r + 1 - UNSTAGE_ROWS, r + 1);
     if (this.rows.length >= this.batchSize) this.flush();
     else if (this.maxDelayMs > 0 && this.timer === null) {
       this.timer = setTimeout(() => {
@@ -267,34 +370,55 @@ export class FlowScorer {
     this.rethrow();
     const n = this.rows.length;
     if (n === 0) return;
+    if (n % UNSTAGE_ROWS !== 0) this.unstage(n - (n % UNSTAGE_ROWS), n);
     const rows = this.rows;
     const table = this.table(this.cells, n);
     this.rows = [];
     this.cells = this.names.map(() => []);
     const features = this.model.file.features;
     const nF = features.length;
-    // A fresh matrix per batch, since reasons(r) may still read this one.
-    const x = new Float32Array(nF * n);
-    const direct = this.direct;
-    const nD = this.directFeature.length;
+    let x = this.x!;
+    this.x = null;
     const B = this.batchSize;
-    for (let d = 0; d < nD; d++) x.set(direct.subarray(d * B, d * B + n), this.directFeature[d]! * n);
+    if (n < B) {
+      // A short batch (the last one, or a quiet live input): its features packed to n rows apart.
+      const packed = new Float32Array(nF * n);
+      for (let f = 0; f < nF; f++) packed.set(x.subarray(f * B, f * B + n), f * n);
+      x = packed;
+    }
+    for (const f of this.unsplit) x.fill(Number.NaN, f * n, (f + 1) * n);
     if (this.tableFeatures.length > 0) {
       const tx = featureMatrix(table, this.tableFeatures);
       for (let t = 0; t < this.tableFeature.length; t++)
         x.set(tx.subarray(t * n, (t + 1) * n), this.tableFeature[t]! * n);
     }
-    const compiled = this.forest;
-    const p = compiled.pMalicious(x, n);
+    // The rows' leaves come with their scores (one kernel pass): reasons then need no tree walks.
+    const { p, leaves } = this.forest.pMaliciousAndLeaves(x, n);
     const { forest } = this.model;
     const scratch = this.scratch;
-    // The rows' leaves, once per batch when the first reason is asked for: reasons then need no tree walks.
-    let leaves: Uint8Array | null | undefined;
-    const reasons = (r: number): string[] => {
-      if (leaves === undefined) leaves = compiled.leafIndices(x, n);
-      return topReasons(forest, features, x, n, r, scratch, 3, leaves);
-    };
+    const shared = this.sharedReasons;
+    const reasons = (r: number): string[] => topReasons(forest, features, x, n, r, scratch, 3, leaves, shared);
     this.onBatch({ rows, table, x, p, reasons });
+  }
+
+  /**
+   * Rows r0 … r1 − 1 (r1 − r0 ≤ UNSTAGE_ROWS, r0 a multiple of it) from the staging block into the batch's matrix,
+   * as their table cells parse: non-finite values as NaN, −0 as 0.
+   */
+  private unstage(r0: number, r1: number): void {
+    const x = this.x!;
+    const B = this.batchSize;
+    const staged = this.staged;
+    const width = this.width;
+    const feature = this.directFeature;
+    const column = this.directColumn;
+    for (let d = 0; d < feature.length; d++) {
+      const out = feature[d]! * B;
+      for (let r = r0, i = column[d]!; r < r1; r++, i += width) {
+        const v = staged[i]!;
+        x[out + r] = v - v === 0 ? v + 0 : Number.NaN;
+      }
+    }
   }
 
   private table(cells: (string | null)[][], nRows: number): RawTable {

@@ -14,7 +14,7 @@
  * CICFlowMeter constants kept: bulk = ≥ 4 consecutive payload packets in one direction with gaps ≤ 1 s and no
  * payload packet in the other direction between; subflows split at gaps > 1 s; active/idle split at gaps > 5 s.
  */
-import { type PacketView, TcpFlag } from '../decode/packet.ts';
+import type { PacketView } from '../decode/packet.ts';
 import type { ColumnSpec, FlowRow, Meter } from './meter.ts';
 
 const BULK_MIN_PACKETS = 4;

@@ -581,7 +581,25 @@ export class CompiledForest {
 
   /** p_malicious per row (1 − P(class 0)). */
   pMalicious(x: Float32Array, nRows: number): Float64Array {
-    const raw = this.predictRaw(x, nRows);
+    return this.probabilityMalicious(this.predictRaw(x, nRows), nRows);
+  }
+
+  /**
+   * pMalicious and leafIndices of the same rows; when the WebAssembly kernel scores the batch, one pass of it gives
+   * both (the same values as the two calls).
+   */
+  pMaliciousAndLeaves(x: Float32Array, nRows: number): { p: Float64Array; leaves: Uint8Array | null } {
+    if (this.kernel === null || nRows < MIN_SLICED_ROWS) {
+      return { p: this.pMalicious(x, nRows), leaves: this.leafIndices(x, nRows) };
+    }
+    const raw = new Float64Array(nRows);
+    const leaves = new Uint8Array(nRows * this.nTrees);
+    this.kernel.run(x, nRows, raw, leaves);
+    return { p: this.probabilityMalicious(raw, nRows), leaves };
+  }
+
+  /** p_malicious per row from the raw outputs (`nRows × nOut`). */
+  private probabilityMalicious(raw: Float64Array, nRows: number): Float64Array {
     const nOut = this.nOut;
     const p = new Float64Array(nRows);
     if (this.isRf) {

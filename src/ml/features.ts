@@ -136,10 +136,20 @@ function textOf(v: unknown): string | null {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-/** listCell of a record's list value: an array of numbers as is (what its JSON text parses back to), else the text. */
-function listOf(v: unknown): number[] {
-  if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x)))
-    return (v as number[]).map((x) => x + 0); // + 0: JSON writes −0 as 0
+/**
+ * listCell of a record's list value: an array of finite numbers is itself (what its JSON text parses back to, but
+ * for −0, which JSON writes as 0: the callers' sums, comparisons and numValue treat −0 as 0), else the text. Not
+ * copied: classify derives these for every flow.
+ */
+function listOf(v: unknown): readonly number[] {
+  if (Array.isArray(v)) {
+    let numbers = true;
+    for (let i = 0; i < v.length && numbers; i++) {
+      const x: unknown = v[i];
+      numbers = typeof x === 'number' && Number.isFinite(x);
+    }
+    if (numbers) return v as number[];
+  }
   return listCell(textOf(v));
 }
 
@@ -190,8 +200,13 @@ export function derivedValues(src: DerivedSources, out: Float64Array): void {
     let changes = 0;
     for (let k = 1; k < dir.length; k++) if (dir[k] !== dir[k - 1]) changes++;
     out[D_SPLT_CHANGES] = changes;
-    const gaps = listOf(iats).slice(1);
-    if (gaps.length > 0) out[D_SPLT_MEAN_IAT] = numValue(gaps.reduce((a, b) => a + b, 0) / gaps.length);
+    // The gaps after the first entry (withDerivedColumns), summed in the same order.
+    const iat = listOf(iats);
+    if (iat.length > 1) {
+      let sum = 0;
+      for (let k = 1; k < iat.length; k++) sum += iat[k]!;
+      out[D_SPLT_MEAN_IAT] = numValue(sum / (iat.length - 1));
+    }
   }
 }
 

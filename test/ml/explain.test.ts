@@ -130,3 +130,81 @@ test('reasons from leaf indices equal reasons from tree walks, also for runs of 
     assert.deepEqual(fast, topReasons(forest, names, x, n, r, scratch, 3, null), `row ${r}`);
   }
 });
+
+test('cached reasons (leaf vectors seen in earlier batches, other values, shared lists) equal reasons from tree walks', (t) => {
+  const forest = trainGbdt(data(3000, 1, 2), null, { nTrees: 30, maxDepth: 4, seed: 5 }).forest;
+  const compiled = new CompiledForest(forest);
+  if (!compiled.isWasm) {
+    t.skip('no WebAssembly SIMD here: no leaf indices');
+    return;
+  }
+  // Three batches of the same 50 rows in other orders; in the later ones a value moves by a tiny amount (same
+  // leaves, another printed value) or goes missing.
+  const base = data(50, 31, 2);
+  const batch = (shift: number, tweak: boolean) => {
+    const n = base.nRows;
+    const x = new Float32Array(base.nF * n);
+    for (let f = 0; f < base.nF; f++) {
+      for (let r = 0; r < n; r++) {
+        const v = base.x[f * n + ((r * 7 + shift) % n)]!;
+        x[f * n + r] = tweak && r % 3 === 0 ? (f === 4 ? Number.NaN : v + 1e-6) : v;
+      }
+    }
+    return x;
+  };
+  const n = base.nRows;
+  const names = ['a', 'b', 'noise', 'sometimes_missing', 'big'];
+  const scratch = new Float64Array(base.nF);
+  for (const shared of [false, true]) {
+    // The list objects returned: with shared lists, rows with the same reasons get the same one.
+    const lists = new Set<string[]>();
+    let calls = 0;
+    for (const [shift, tweak] of [
+      [0, false],
+      [13, false],
+      [29, true],
+      [13, true],
+    ] as const) {
+      const x = batch(shift, tweak);
+      const leaves = compiled.leafIndices(x, n);
+      for (let r = 0; r < n; r++) {
+        const got = topReasons(forest, names, x, n, r, scratch, 3, leaves, shared);
+        assert.deepEqual(got, topReasons(forest, names, x, n, r, scratch, 3, null), `row ${r}`);
+        assert.equal(Object.isFrozen(got), shared);
+        lists.add(got);
+        calls++;
+      }
+    }
+    // Each row twice in a row: the second gets the first one's list when lists are shared.
+    const twice = new Float32Array(base.nF * 2 * n);
+    for (let f = 0; f < base.nF; f++) {
+      for (let r = 0; r < 2 * n; r++) twice[f * 2 * n + r] = base.x[f * n + (r >> 1)]!;
+    }
+    const twiceLeaves = compiled.leafIndices(twice, 2 * n);
+    for (let r = 0; r < 2 * n; r += 2) {
+      const first = topReasons(forest, names, twice, 2 * n, r, scratch, 3, twiceLeaves, shared);
+      const second = topReasons(forest, names, twice, 2 * n, r + 1, scratch, 3, twiceLeaves, shared);
+      assert.deepEqual(second, first);
+      assert.equal(second === first, shared, `row ${r}`);
+    }
+    if (!shared) assert.equal(lists.size, calls, 'a new list per call');
+    else assert.ok(lists.size < calls);
+  }
+  // Other feature names for the same forest: the cached texts are not reused.
+  const x = batch(0, false);
+  const leaves = compiled.leafIndices(x, n);
+  const upper = names.map((s) => s.toUpperCase());
+  for (let r = 0; r < n; r++) {
+    assert.deepEqual(
+      topReasons(forest, upper, x, n, r, scratch, 3, leaves),
+      topReasons(forest, upper, x, n, r, scratch, 3, null),
+    );
+  }
+  // Another k: as many reasons as asked for.
+  for (let r = 0; r < n; r++) {
+    assert.deepEqual(
+      topReasons(forest, names, x, n, r, scratch, 2, leaves),
+      topReasons(forest, names, x, n, r, scratch, 2, null),
+    );
+  }
+});
