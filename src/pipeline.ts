@@ -223,6 +223,9 @@ export class FlowPipeline {
   private tunnels = new Uint8Array(0);
   private currentFile = '';
   private readonly listener: FlowListener;
+  private onFlow: ExtractOptions['onFlow'];
+  /** Per meter and anomaly code: the count already merged into stats (finish). */
+  private readonly anomaliesMerged = new Map<string, number>();
   /** Bound packet handler, shaped like the capture layer's PacketCallback. */
   readonly packet: (
     buf: Uint8Array,
@@ -283,6 +286,7 @@ export class FlowPipeline {
     },
   ) {
     this.meters = opts.meters;
+    this.onFlow = opts.onFlow;
     const meters = this.meters;
     const stats = this.stats;
     // Each meter's hooks bound once: the dispatch loops then call an array element instead of looking a method up
@@ -589,7 +593,16 @@ export class FlowPipeline {
     stats.flows_by_end_reason[endReason] = (stats.flows_by_end_reason[endReason] ?? 0) + 1;
     if (stats.first_seen_us === null || first < stats.first_seen_us) stats.first_seen_us = first;
     if (stats.last_seen_us === null || last > stats.last_seen_us) stats.last_seen_us = last;
-    this.opts.onFlow(row);
+    this.onFlow(row);
+  }
+
+  /**
+   * Where finished rows go from now on. A worker keeps one pipeline for every file it is given (the same meters,
+   * tables and closures, so V8 does not compile the packet path again for each file; see src/parallel/worker.ts)
+   * and points it at each job's batcher.
+   */
+  setOnFlow(onFlow: ExtractOptions['onFlow']): void {
+    this.onFlow = onFlow;
   }
 
   startFile(file: string): void {
@@ -608,17 +621,33 @@ export class FlowPipeline {
     this.table = null;
   }
 
-  /** Merge the meters' anomaly counters into the stats (call once, at the end). */
+  /** Merge the meters' anomaly counters (those not merged before) into the stats; returns the stats. */
   finish(): ExtractStats {
     for (const m of this.meters) {
       if (!m.anomalies) continue;
-      for (const [code, n] of m.anomalies) this.stats.anomalies[code] = (this.stats.anomalies[code] ?? 0) + n;
+      for (const [code, n] of m.anomalies) {
+        const key = `${m.name}\u0000${code}`;
+        const before = this.anomaliesMerged.get(key) ?? 0;
+        if (n === before) continue;
+        this.stats.anomalies[code] = (this.stats.anomalies[code] ?? 0) + n - before;
+        this.anomaliesMerged.set(key, n);
+      }
     }
     return this.stats;
   }
+
+  /**
+   * The counters since the pipeline started or since the last call (finish() included), and zeroed counters for
+   * what comes next: one pipeline serving several jobs reports each job's own.
+   */
+  takeStats(): ExtractStats {
+    const taken = { ...this.finish() };
+    // In place: the packet handlers hold this object.
+    Object.assign(this.stats, emptyStats());
+    return taken;
+  }
 }
 
-/** Run the pipeline over the inputs. A file that is not a capture is recorded in file_errors; the rest are read. */
 /** Count what reading one capture file gave: packets dropped by the capture layer, bytes, and its file entry. */
 export function addFileSummary(stats: ExtractStats, file: string, summary: CaptureSummary): void {
   for (const [name, n] of Object.entries(summary.dropped)) {
@@ -635,17 +664,32 @@ export function addFileSummary(stats: ExtractStats, file: string, summary: Captu
   });
 }
 
+/** Run the pipeline over the inputs. A file that is not a capture is recorded in file_errors; the rest are read. */
 export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
   const started = performance.now();
   const files = await listInputs(opts.inputs);
   const pipeline = new FlowPipeline({ ...opts, sourceFileColumn: opts.sourceFileColumn ?? files.length > 1 });
+  await extractFiles(pipeline, files, opts);
+  const stats = pipeline.finish();
+  stats.elapsed_s = (performance.now() - started) / 1000;
+  return stats;
+}
+
+/**
+ * Read `files` through `pipeline`, one after another, counting into its stats. A file that is not a capture at all
+ * fails alone (recorded in file_errors); the other inputs are still read.
+ */
+export async function extractFiles(
+  pipeline: FlowPipeline,
+  files: readonly string[],
+  opts: Pick<ExtractOptions, 'onWarning' | 'onProgress'>,
+): Promise<void> {
   const stats = pipeline.stats;
   for (let fi = 0; fi < files.length; fi++) {
     const file = files[fi]!;
     pipeline.startFile(file);
     let summary: CaptureSummary;
     try {
-      // A file that is not a capture at all fails alone; the other inputs are still read.
       summary = await readCapture(file, pipeline.packet, {
         onWarning: (w) => {
           stats.warnings++;
@@ -672,7 +716,4 @@ export async function runExtract(opts: ExtractOptions): Promise<ExtractStats> {
     }
     addFileSummary(stats, file, summary);
   }
-  pipeline.finish();
-  stats.elapsed_s = (performance.now() - started) / 1000;
-  return stats;
 }
