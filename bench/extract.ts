@@ -176,6 +176,24 @@ function gitCommit(): string {
   }
 }
 
+/**
+ * What a second thread can add on this machine right now: a fixed arithmetic loop in one process, then in two at
+ * once; the ratio of the work done per second. On the 2-vCPU bench VM it varied from 1.16 to 2.0 within minutes
+ * (the host's other guests), which bounds every --threads 2 row of the run.
+ */
+function parallelCapacity(): number {
+  const loop =
+    'const a=new Float64Array(65536);let s=0;for(let k=0;k<2000;k++)for(let i=0;i<a.length;i++){a[i]=a[i]*1.0000001+i;s+=a[i];}if(s<0)console.log(s)';
+  const time = (procs: number): number => {
+    const t0 = performance.now();
+    execFileSync('bash', ['-c', `${Array(procs).fill(`node -e '${loop}'`).join(' & ')} & wait`]);
+    return performance.now() - t0;
+  };
+  const one = Math.min(time(1), time(1));
+  const two = Math.min(time(2), time(2));
+  return (2 * one) / two;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   // Measure what users run: the bundled CLI (bin/flowsieve.js falls back to tsx when dist/ is older than src/).
@@ -194,10 +212,13 @@ async function main(): Promise<void> {
     .map((x) => x.toFixed(1))
     .join(' ');
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.availableParallelism()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+  const capacity = parallelCapacity();
   const out: string[] = [
     `## ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} — commit ${gitCommit()}`,
     '',
     `Machine: ${machine}; load average at start ${load}; ${args.runs} run(s) per command, median shown.`,
+    `Parallel capacity at start: two busy loops at once did ${capacity.toFixed(2)}× the work of one in the same time ` +
+      '(2.00 = two free cores; the --threads 2 rows cannot beat it).',
     '',
   ];
   try {
