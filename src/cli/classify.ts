@@ -134,35 +134,21 @@ function identityRow(rec: FlowRow, source: string | null): OutRow {
   const protocol = capturePassValue(rec.protocol, false);
   const first = capturePassValue(rec.first_seen_us, false);
   const last = capturePassValue(rec.last_seen_us, false);
-  // Two literals rather than a spread: each row shape comes from one sequence of named stores.
-  return source === null
-    ? {
-        flow_id: flowId,
-        src_ip: srcIp,
-        src_port: srcPort,
-        dst_ip: dstIp,
-        dst_port: dstPort,
-        protocol,
-        first_seen_us: first,
-        last_seen_us: last,
-        p_malicious: 0,
-        verdict: '',
-        reasons: NO_REASONS,
-      }
-    : {
-        source_file: source,
-        flow_id: flowId,
-        src_ip: srcIp,
-        src_port: srcPort,
-        dst_ip: dstIp,
-        dst_port: dstPort,
-        protocol,
-        first_seen_us: first,
-        last_seen_us: last,
-        p_malicious: 0,
-        verdict: '',
-        reasons: NO_REASONS,
-      };
+  const row: OutRow = {
+    flow_id: flowId,
+    src_ip: srcIp,
+    src_port: srcPort,
+    dst_ip: dstIp,
+    dst_port: dstPort,
+    protocol,
+    first_seen_us: first,
+    last_seen_us: last,
+    p_malicious: 0,
+    verdict: '',
+    reasons: NO_REASONS,
+  };
+  // Several inputs: source_file first, as the flow columns list it.
+  return source === null ? row : { source_file: source, ...row };
 }
 
 function parseScore(name: string, v: string | undefined): number | undefined {
