@@ -347,6 +347,12 @@ function readOffset(from: number, pos: number): number {
   return from + ((pos - from + 2048) & 4095);
 }
 
+/**
+ * The rest of an uncompressed file: while the parser works through one window, the next read fills another, so the
+ * reading thread waits for the page cache copy (or the disk) only when the parser is faster than it. Reading and
+ * parsing in turn, `extract` on the lab500 capture waited 160 ms for 63 reads of 8 MB (270 ms with the Parquet
+ * encoder thread beside it). On return `win` holds the unparsed tail, as parse left it.
+ */
 async function readAhead(fh: FileHandle, win: ByteWindow, parser: CaptureParser, session: Session): Promise<void> {
   let cur = win;
   let spare = takeWindow();
@@ -366,8 +372,8 @@ async function readAhead(fh: FileHandle, win: ByteWindow, parser: CaptureParser,
       const n = await reading;
       reading = null;
       if (n instanceof Error) {
-        const at = cur.base + cur.end;
-        session.warn('capture_read_error', at, `read error at offset ${at}: ${errMessage(n)}`);
+        const offset = cur.base + cur.end;
+        session.warn('capture_read_error', offset, `read error at offset ${offset}: ${errMessage(n)}`);
         break;
       }
       if (n === 0) break;

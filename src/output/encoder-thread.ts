@@ -1,10 +1,12 @@
 /**
  * A Parquet encoder on a thread of its own: `extract --threads 2` on one input runs the pipeline in the main thread
  * and encodes (and compresses) the row groups here, instead of running two flow shards. On two cores that is the
- * faster split (bench/results.md): encoding is a third of the single-threaded run's main thread on the lab capture,
- * and the encoder isolate compiles only the encoder, where a second shard compiles the whole packet path and every
- * meter again (V8's TurboFan: about 1 CPU-s per isolate there). The file is byte for byte the one the main
- * thread alone writes: the same rows in the same order, encoded by the same code.
+ * faster split: encoding is about a quarter of the single-threaded run's main thread on the lab capture (node
+ * --cpu-prof), and the encoder isolate compiles only the encoder, where a second shard compiles the whole packet
+ * path and every meter again (V8's TurboFan: about 0.9 CPU-s per isolate there). bench/results.md, 07:10Z–07:29Z:
+ * lab500 1.89–2.58 s against 1.98–2.61 s with one thread (two shards: 3.07–3.31 s in interleaved runs), mixed500
+ * 5.85–6.14 s against 6.22–8.39 s. The file is byte for byte the one the main thread alone writes: the same rows
+ * in the same order, encoded by the same code.
  *
  * The writer fills a row group in a ColumnBuffers over SharedArrayBuffers and hands the thread a snapshot (the
  * typed arrays shared, the strings copied), then fills a second buffer while the first is encoded. Replies come
