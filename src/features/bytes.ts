@@ -78,6 +78,40 @@ const col = (key: string, type: ColumnSpec['type'], unit: string, doc: string): 
   doc,
 });
 
+/**
+ * Block numbers of a pool that grows by doubling (amortised O(1); only flows with payload take blocks): a number
+ * from the free stack if any, else a new one, `grow(blocks)` being called first when the pool must hold more.
+ */
+class BlockIds {
+  private free = new Int32Array(0);
+  private top = 0;
+  /** Blocks handed out so far: the pool holds at least this many. */
+  count = 0;
+
+  constructor(
+    private readonly minBlocks: number,
+    private readonly grow: (blocks: number) => void,
+  ) {}
+
+  take(): number {
+    if (this.top > 0) return this.free[--this.top]!;
+    const b = this.count++;
+    if (this.count > this.free.length) {
+      const blocks = Math.max(this.minBlocks, this.count * 2);
+      this.grow(blocks);
+      const f = new Int32Array(blocks);
+      f.set(this.free.subarray(0, this.top));
+      this.free = f;
+    }
+    return b;
+  }
+
+  /** Give back block `b` (count blocks are zeroed first: a taken block starts at zero counts). */
+  give(b: number): void {
+    this.free[this.top++] = b;
+  }
+}
+
 export class BytesMeter implements Meter {
   static readonly columns: readonly ColumnSpec[] = [
     col(
@@ -148,9 +182,11 @@ export class BytesMeter implements Meter {
   /** Kept-bytes block index per slot, -1 when none (no payload yet, or counted in a count block). */
   private rawOf = new Int32Array(0);
   private raw = new Uint8Array(0);
-  private rawFree = new Int32Array(0);
-  private rawFreeTop = 0;
-  private rawBlocks = 0;
+  private readonly rawIds = new BlockIds(256, (blocks) => {
+    const next = new Uint8Array(blocks * RAW_BLOCK);
+    next.set(this.raw);
+    this.raw = next;
+  });
   /** One count block, zero between uses, where kept bytes are counted at expiry (and its float view). */
   private readonly scratch = new Uint16Array(BLOCK);
   private readonly scratch64 = new Float64Array(this.scratch.buffer);
@@ -164,9 +200,12 @@ export class BytesMeter implements Meter {
    * one; sparse blocks hold at most SPARSE_MAX_BYTES).
    */
   private pool64 = new Float64Array(0);
-  private free = new Int32Array(0);
-  private freeTop = 0;
-  private blocks = 0;
+  private readonly countIds = new BlockIds(64, (blocks) => {
+    const next = new Uint16Array(blocks * BLOCK);
+    next.set(this.pool);
+    this.pool = next;
+    this.pool64 = new Float64Array(next.buffer);
+  });
   /** Aligned 32-bit view of the last capture buffer seen (rebuilt when the buffer changes). */
   private words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
   private wordsOf: ArrayBufferLike | null = null;
@@ -194,32 +233,18 @@ export class BytesMeter implements Meter {
 
   /** Count blocks allocated in their pool (for tests and memory accounting). */
   get poolBlocks(): number {
-    return this.blocks;
+    return this.countIds.count;
   }
 
   /** Kept-bytes blocks allocated in their pool (for tests and memory accounting). */
   get rawPoolBlocks(): number {
-    return this.rawBlocks;
-  }
-
-  private takeRawBlock(): number {
-    if (this.rawFreeTop > 0) return this.rawFree[--this.rawFreeTop]!;
-    const r = this.rawBlocks++;
-    if (this.rawBlocks * RAW_BLOCK > this.raw.length) {
-      const next = new Uint8Array(Math.max(256, this.rawBlocks * 2) * RAW_BLOCK);
-      next.set(this.raw);
-      this.raw = next;
-      const f = new Int32Array(next.length / RAW_BLOCK);
-      f.set(this.rawFree.subarray(0, this.rawFreeTop));
-      this.rawFree = f;
-    }
-    return r;
+    return this.rawIds.count;
   }
 
   private releaseRaw(slot: number): void {
     const r = this.rawOf[slot]!;
     if (r >= 0) {
-      this.rawFree[this.rawFreeTop++] = r;
+      this.rawIds.give(r);
       this.rawOf[slot] = -1;
     }
   }
@@ -242,29 +267,12 @@ export class BytesMeter implements Meter {
     }
   }
 
-  /** A block of zero counts: free blocks are zeroed when released (onExpire zeroes while its block is in cache). */
-  private takeBlock(): number {
-    if (this.freeTop > 0) return this.free[--this.freeTop]!;
-    // Grow the pool by doubling: amortised O(1), and only flows with payload ever get here.
-    const b = this.blocks++;
-    if (this.blocks * BLOCK > this.pool.length) {
-      const next = new Uint16Array(Math.max(64, this.blocks * 2) * BLOCK);
-      next.set(this.pool);
-      this.pool = next;
-      this.pool64 = new Float64Array(next.buffer);
-      const f = new Int32Array(next.length / BLOCK);
-      f.set(this.free.subarray(0, this.freeTop));
-      this.free = f;
-    }
-    return b;
-  }
-
   /** Return the slot's block to the pool; `zeroed`: its counts are already all 0 (else they are cleared here). */
   private release(slot: number, zeroed: boolean): void {
     const b = this.blockOf[slot]!;
     if (b >= 0) {
       if (!zeroed) this.pool.fill(0, b * BLOCK, (b + 1) * BLOCK);
-      this.free[this.freeTop++] = b;
+      this.countIds.give(b);
       this.blockOf[slot] = -1;
     }
   }
@@ -297,7 +305,7 @@ export class BytesMeter implements Meter {
         // Still a small flow: keep the bytes (see the module doc).
         let r = this.rawOf[slot]!;
         if (r < 0) {
-          r = this.takeRawBlock();
+          r = this.rawIds.take();
           this.rawOf[slot] = r;
         }
         const raw = this.raw;
@@ -306,7 +314,7 @@ export class BytesMeter implements Meter {
         this.sampled[i] = have + (end - start);
         return this.sampled[i]! < this.maxBytesPerDirection || this.sampled[i ^ 1]! < this.maxBytesPerDirection;
       }
-      b = this.takeBlock();
+      b = this.countIds.take();
       this.blockOf[slot] = b;
       const r = this.rawOf[slot]!;
       if (r >= 0) {
