@@ -76,6 +76,9 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
             // Without a row listener: workers encode Parquet row groups or format CSV/JSONL lines themselves.
             columnar: req.onFlow ? undefined : sink?.columnar,
             lines: req.onFlow ? undefined : sink?.lines,
+            // With one (classify's scorer), two threads split better as extraction in a worker and the listener
+            // here than as two shards, one of them in the thread the listener already keeps busy.
+            wholeFiles: req.onFlow !== undefined && threads === 2,
           })
         : await runExtract({ ...common, meters });
     // Closing writes what is buffered (and waits for the Parquet encoder thread): its failure drops the output too.

@@ -73,6 +73,12 @@ export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
    * and the main thread only merges and writes them (replacing the flow ids of shards); `onFlow` is not called.
    */
   lines?: NonNullable<FlowSink['lines']>;
+  /**
+   * Read even a single file whole in a worker (one job per file), instead of sharding it: for a caller whose row
+   * listener is the main thread's heavy work (classify scores every row), so that thread is not also the reader and
+   * a shard.
+   */
+  wholeFiles?: boolean;
 }
 
 /** A sensible default for --threads: the cores Node may use. */
@@ -250,7 +256,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
     return runExtract({ ...opts, meters: defaultMeters(opts.features) });
   }
   const sourceFileColumn = opts.sourceFileColumn ?? files.length > 1;
-  const sharded = files.length === 1;
+  const sharded = files.length === 1 && opts.wholeFiles !== true;
   // One file: the main thread reads it and runs shard 0, the workers the other shards (see readShards).
   const workerCount = sharded ? threads - 1 : Math.min(threads, files.length);
   const stats = emptyStats();
