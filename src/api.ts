@@ -11,7 +11,7 @@ import { defaultMeters, type FeatureOptions, meterColumns } from './features/ind
 import type { FlowRow } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
 import { loadModel } from './ml/model.ts';
-import { type Dialect, type FlowSink, formatFromPath, type OutputFormat, openSink } from './output/index.ts';
+import { type Dialect, type FlowSink, type OutputFormat, openSink, outputFormat } from './output/index.ts';
 import { runParallelExtract } from './parallel/extract.ts';
 import {
   type ExtractOptions,
@@ -49,7 +49,8 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
   const threads = req.threads ?? 1;
   // Two threads, one input, Parquet: the pipeline in this thread and the encoder in the other (see
   // src/output/encoder-thread.ts for why that beats two flow shards); otherwise shards or one job per file.
-  const encoderThread = threads === 2 && !several && outputFormat(req) === 'parquet';
+  const encoderThread =
+    threads === 2 && !several && !!req.output && outputFormat(req.output, req.format) === 'parquet';
   // The output is opened before any input is read: an unwritable path fails at once.
   const sink: FlowSink | undefined = req.output
     ? openSink({ path: req.output, format: req.format, dialect: req.dialect, columns, encoderThread })
@@ -88,12 +89,6 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
     throw e;
   }
   return { stats, rows: sink?.rows ?? stats.flows };
-}
-
-/** The format the output will have (openSink checks and reports what is wrong with it). */
-function outputFormat(req: ExtractRequest): OutputFormat | undefined {
-  if (!req.output) return undefined;
-  return req.format ?? (req.output === '-' ? 'jsonl' : formatFromPath(req.output));
 }
 
 async function isDirectoryInput(inputs: string[]): Promise<boolean> {

@@ -153,9 +153,14 @@ export function formatFromPath(p: string): OutputFormat | undefined {
  * Open the output before any input is read, so an unwritable path fails at once (exit 2) rather than after
  * minutes of work.
  */
+/** The format of an output: the one given, else JSONL on stdout ('-'), else from the file's extension. */
+export function outputFormat(path: string, format?: OutputFormat): OutputFormat | undefined {
+  return format ?? (path === '-' ? 'jsonl' : formatFromPath(path));
+}
+
 export function openSink(opts: SinkOptions): FlowSink {
   const toStdout = opts.path === '-';
-  const format = opts.format ?? (toStdout ? 'jsonl' : formatFromPath(opts.path));
+  const format = outputFormat(opts.path, opts.format);
   if (!format)
     throw new OutputError(
       'unknown_format',
