@@ -245,6 +245,8 @@ export class FlowPipeline {
   /** The meters' onInit and onExpire, bound (see the constructor). */
   private readonly inits: Meter['onInit'][];
   private readonly expires: Meter['onExpire'][];
+  /** onExpireUnseen of each meter, bound (a no-op for meters without one: their bits are never in `unseenMeters`). */
+  private readonly unseens: NonNullable<Meter['onExpireUnseen']>[];
   /**
    * Per slot, bit i set when meter i gets the flow's onExpire: every eager meter, and a lazy meter once its onInit
    * accepted the flow (src/features/meter.ts, "Lazy meters"). Meters past the 32nd are always called.
@@ -260,6 +262,8 @@ export class FlowPipeline {
   private readonly synMeters: number;
   /** Bits of the lazy meters (`lazyInit` with `skipsEmptyPackets`, among the first 32). */
   private readonly lazyMeters: number;
+  /** Bits of the lazy meters with onExpireUnseen: a flow they never saw still gets their (constant) columns. */
+  private readonly unseenMeters: number;
   /** Per IP protocol number: the bits of the meters a new flow starts with (eager ones, lazy ones for it). */
   private readonly startBits = new Int32Array(256);
   /** The slot whose flow was just created: its first packet, next to reach onFlowPacket, goes to every eager meter. */
@@ -295,9 +299,11 @@ export class FlowPipeline {
     const updates = meters.map((m) => m.onUpdate.bind(m));
     this.inits = inits;
     this.expires = meters.map((m) => m.onExpire.bind(m));
+    this.unseens = meters.map((m) => (m.onExpireUnseen ? m.onExpireUnseen.bind(m) : () => {}));
     let everyPacket = 0;
     let synMeters = 0;
     let lazyMeters = 0;
+    let unseenMeters = 0;
     this.startBits.fill(0);
     for (let i = 0; i < Math.min(32, meters.length); i++) {
       const m = meters[i]!;
@@ -306,6 +312,7 @@ export class FlowPipeline {
       if (m.payloadOnly !== true) synMeters |= 1 << i;
       const lazy = m.lazyInit === true && skipsEmpty;
       if (lazy) lazyMeters |= 1 << i;
+      if (lazy && m.onExpireUnseen !== undefined) unseenMeters |= 1 << i;
       for (let p = 0; p < 256; p++) {
         if (!lazy || m.protocols === undefined || m.protocols.includes(p))
           this.startBits[p] = this.startBits[p]! | (1 << i);
@@ -314,6 +321,7 @@ export class FlowPipeline {
     this.everyPacket = everyPacket;
     this.synMeters = synMeters;
     this.lazyMeters = lazyMeters;
+    this.unseenMeters = unseenMeters;
     this.listener = {
       onResize: (capacity) => {
         const t = new Uint8Array(capacity);
@@ -369,7 +377,7 @@ export class FlowPipeline {
           left ^= bit;
           const i = 31 - Math.clz32(bit);
           if ((starting & bit) !== 0) {
-            if (inits[i]!(slot, pkt) === false) {
+            if (inits[i]!(slot, pkt, this.table!.firstSeenUs[slot]!) === false) {
               want &= ~bit;
               continue;
             }
@@ -429,21 +437,27 @@ export class FlowPipeline {
     for (let left = eager; left !== 0; ) {
       const bit = left & -left;
       left ^= bit;
-      if (this.inits[31 - Math.clz32(bit)]!(slot, pkt) !== false) want |= bit;
+      if (this.inits[31 - Math.clz32(bit)]!(slot, pkt, pkt.tsUs) !== false) want |= bit;
     }
-    for (let i = 32; i < meters.length; i++) meters[i]!.onInit(slot, pkt);
+    for (let i = 32; i < meters.length; i++) meters[i]!.onInit(slot, pkt, pkt.tsUs);
     this.wanted[slot] = want;
     this.expiring[slot] = eager;
     this.firstSlot = slot;
   }
 
-  /** onExpire of the meters that took part in the flow in `slot` (see `expiring`), in their listed order. */
+  /**
+   * onExpire of the meters that took part in the flow in `slot` (see `expiring`), and onExpireUnseen of the lazy
+   * meters that would have but never woke (their bit still wanted, not expiring), in their listed order.
+   */
   private expireMeters(slot: number, row: FlowRow): void {
     const meters = this.meters;
-    for (let left = this.expiring[slot]!; left !== 0; ) {
+    const expiring = this.expiring[slot]!;
+    const unseen = this.wanted[slot]! & this.unseenMeters & ~expiring;
+    for (let left = expiring | unseen; left !== 0; ) {
       const bit = left & -left;
       left ^= bit;
-      this.expires[31 - Math.clz32(bit)]!(slot, row);
+      if ((unseen & bit) !== 0) this.unseens[31 - Math.clz32(bit)]!(row);
+      else this.expires[31 - Math.clz32(bit)]!(slot, row);
     }
     for (let i = 32; i < meters.length; i++) meters[i]!.onExpire(slot, row);
   }

@@ -173,7 +173,14 @@ export class BytesMeter implements Meter {
   /** Counts payload bytes only (a SYN without payload changes nothing either). */
   readonly skipsEmptyPackets = true;
   readonly payloadOnly = true;
+  /**
+   * Starts at a flow's first payload packet: flows without payload (96 % of the lab capture's, a third of the mixed
+   * one's) get one shared group from onExpireUnseen instead of three calls and an object each.
+   */
+  readonly lazyInit = true;
   readonly columns: readonly ColumnSpec[];
+  /** The group of a flow without payload (what onExpire writes for one), shared and frozen. */
+  private readonly unseenGroup: Readonly<Record<string, unknown>>;
   private readonly withDistribution: boolean;
   readonly maxBytesPerDirection: number;
 
@@ -215,6 +222,17 @@ export class BytesMeter implements Meter {
     this.columns = this.withDistribution
       ? BytesMeter.columns
       : BytesMeter.columns.filter((c) => c.key !== 'bidirectional_distribution_payload');
+    this.unseenGroup = Object.freeze({
+      ...(this.withDistribution ? { bidirectional_distribution_payload: null } : {}),
+      bidirectional_sampled_payload_bytes: 0,
+      bidirectional_entropy_payload: null,
+      src2dst_entropy_payload: null,
+      dst2src_entropy_payload: null,
+      bidirectional_mean_payload_byte: null,
+      bidirectional_stddev_payload_byte: null,
+      src2dst_first_payload_bytes: 0,
+      dst2src_first_payload_bytes: 0,
+    });
     this.maxBytesPerDirection = Math.max(
       1,
       Math.min(0xffff, Math.floor(opts.maxBytesPerDirection ?? BYTES_DEFAULT_PER_DIRECTION)),
@@ -531,6 +549,10 @@ export class BytesMeter implements Meter {
     // The sums above left the block's counts at 0.
     this.release(slot, true);
     this.releaseRaw(slot);
+  }
+
+  onExpireUnseen(row: FlowRow): void {
+    row.bytes = this.unseenGroup;
   }
 }
 

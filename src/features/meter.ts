@@ -18,10 +18,13 @@
  * meter's content (mixed500.pcap: 96 k of 233 k TCP flows carry no payload), yet each cost three calls per meter.
  * A lazy meter is called only for flows of its `protocols`, and only from the first packet the pipeline would pass
  * to its onUpdate (see `skipsEmptyPackets` and `payloadOnly`): onInit then runs with that packet, just before its
- * onUpdate. A flow that never sends such a packet, or whose onInit returns `false`, costs the meter nothing at
- * all: no onUpdate and no onExpire. The meter promises that this changes no row: onInit depends only on what all
- * packets of a flow share (protocol, the unordered port pair), the withheld packets would have changed nothing,
- * and such a flow gets no column from it (its onExpire would have written nothing).
+ * onUpdate (its `flowStartUs` argument is then the flow's first packet's time, not this packet's). A flow that
+ * never sends such a packet, or whose onInit returns `false`, costs the meter nothing at all: no onUpdate and no
+ * onExpire. The meter promises that this changes no row: onInit depends only on what all packets of a flow share
+ * (protocol, the unordered port pair, the start time), the withheld packets would have changed nothing, and such
+ * a flow gets no column from it (its onExpire would have written nothing) — or, for a meter that describes every
+ * flow (SPLT, byte distribution: empty lists, zero counts), the columns `onExpireUnseen` writes, which must be
+ * what onExpire would have written for a flow without payload.
  *
  * Columns: each meter lists its columns (name, type, unit, definition) statically; docs/features.md is generated
  * from these lists. A column with a `group` is nested in JSONL (`row.tls.ja3`) and flat elsewhere (`tls_ja3`).
@@ -53,13 +56,23 @@ export interface Meter {
   readonly columns: readonly ColumnSpec[];
   /** (Re)allocate state for `capacity` slots; called once before any packet and when the table grows. */
   resize(capacity: number): void;
-  /** May return `false`: the flow's packets are not needed at all (onUpdate is then not called for it). */
+  /**
+   * May return `false`: the flow's packets are not needed at all (onUpdate is then not called for it).
+   * `flowStartUs`: the time of the flow's first packet (`pkt`'s when omitted; the pipeline passes it to lazy
+   * meters, whose `pkt` may be a later one; see above).
+   */
   // biome-ignore lint/suspicious/noConfusingVoidType: a meter that never finishes early keeps returning nothing.
-  onInit(slot: number, pkt: PacketView): boolean | void;
+  onInit(slot: number, pkt: PacketView, flowStartUs?: number): boolean | void;
   /** May return `false`: no later packet of this flow is needed (see "Early finish" above). */
   // biome-ignore lint/suspicious/noConfusingVoidType: as onInit.
   onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean | void;
   onExpire(slot: number, row: FlowRow): void;
+  /**
+   * Optional, lazy meters only: called instead of onExpire for a flow the meter never saw (no packet woke it, see
+   * "Lazy meters"). Writes the columns onExpire would have written for such a flow, as shared frozen objects:
+   * most flows of a scan or a flood carry no payload, and this keeps their rows from costing an allocation each.
+   */
+  onExpireUnseen?(row: FlowRow): void;
   /**
    * Optional: true when `onUpdate` changes nothing for a packet without transport payload (`payloadLen` and
    * `payloadWireLen` both 0) that is not a TCP SYN — the pipeline then does not call it for such packets, except

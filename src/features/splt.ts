@@ -30,6 +30,8 @@ export interface SpltOptions {
 export const SPLT_DEFAULT_PACKETS = 20;
 const MAX_LEN = 0xffff;
 const MAX_IAT_US = 0xffffffff;
+const NO_ENTRIES: readonly number[] = Object.freeze([]);
+const EMPTY_SPLT = Object.freeze({ lengths: NO_ENTRIES, directions: NO_ENTRIES, iats_us: NO_ENTRIES });
 
 export class SpltMeter implements Meter {
   static readonly columns: readonly ColumnSpec[] = [
@@ -62,6 +64,12 @@ export class SpltMeter implements Meter {
   /** Packets without payload (SYNs included) are not recorded unless includeEmpty. */
   readonly skipsEmptyPackets: boolean;
   readonly payloadOnly: boolean;
+  /**
+   * Recording payload only, the meter starts at a flow's first payload packet: flows without payload (96 % of the
+   * lab capture's, a third of the mixed one's) get shared empty lists from onExpireUnseen instead of three calls
+   * and four objects each (src/features/meter.ts, "Lazy meters").
+   */
+  readonly lazyInit: boolean;
 
   private count = new Uint16Array(0);
   private lastTs = new Float64Array(0);
@@ -74,6 +82,7 @@ export class SpltMeter implements Meter {
     this.includeEmpty = opts.includeEmpty ?? false;
     this.skipsEmptyPackets = !this.includeEmpty;
     this.payloadOnly = !this.includeEmpty;
+    this.lazyInit = !this.includeEmpty;
   }
 
   resize(capacity: number): void {
@@ -85,9 +94,10 @@ export class SpltMeter implements Meter {
     this.iats = grow(this.iats, capacity * n);
   }
 
-  onInit(slot: number, pkt: PacketView): void {
+  onInit(slot: number, pkt: PacketView, flowStartUs = pkt.tsUs): void {
     this.count[slot] = 0;
-    this.lastTs[slot] = pkt.tsUs;
+    // The first entry's IAT counts from the flow's first packet, which a lazy start has not seen.
+    this.lastTs[slot] = flowStartUs;
   }
 
   /** Returns false once N entries are recorded: the flow's later packets are not needed. */
@@ -120,5 +130,10 @@ export class SpltMeter implements Meter {
       iats[j] = this.iats[base + j]!;
     }
     row.splt = { lengths, directions: dirs, iats_us: iats };
+  }
+
+  /** A flow without payload: no entries (the lists are shared and frozen). */
+  onExpireUnseen(row: FlowRow): void {
+    row.splt = EMPTY_SPLT;
   }
 }

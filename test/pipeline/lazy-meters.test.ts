@@ -22,17 +22,28 @@ class Recorder implements Meter {
   readonly payloadOnly: boolean;
   readonly protocols: readonly number[] | undefined;
   readonly calls: string[] = [];
+  /** onInit's flowStartUs argument, per call. */
+  readonly starts: number[] = [];
   private readonly decline: boolean;
 
-  constructor(o: { lazy?: boolean; payloadOnly?: boolean; protocols?: readonly number[]; decline?: boolean }) {
+  constructor(o: {
+    lazy?: boolean;
+    payloadOnly?: boolean;
+    protocols?: readonly number[];
+    decline?: boolean;
+    unseen?: boolean;
+  }) {
     this.lazyInit = o.lazy ?? true;
+    if (o.unseen) this.onExpireUnseen = () => this.calls.push('unseen');
     this.payloadOnly = o.payloadOnly ?? false;
     this.protocols = o.protocols;
     this.decline = o.decline ?? false;
   }
   resize(): void {}
-  onInit(_slot: number, pkt: PacketView): boolean {
+  onExpireUnseen?: (row: FlowRow) => void;
+  onInit(_slot: number, pkt: PacketView, flowStartUs?: number): boolean {
     this.calls.push(`init ${pkt.payloadLen}`);
+    this.starts.push(flowStartUs ?? -1);
     return !this.decline;
   }
   onUpdate(_slot: number, pkt: PacketView, dir: 0 | 1): void {
@@ -104,6 +115,64 @@ describe('lazy meters', () => {
     assert.deepEqual(m.calls, ['init 3']);
   });
 
+  it("are told the flow's start time when they start at a later packet", () => {
+    const lazy = new Recorder({ payloadOnly: true });
+    const eager = new Recorder({ lazy: false });
+    run([syn, synAck, ack, data], lazy);
+    run([syn, synAck, ack, data], eager);
+    // run() stamps packet i at T0 + i ms: both start from the SYN's time.
+    assert.deepEqual(lazy.starts, [1_700_000_000_000_000]);
+    assert.deepEqual(eager.starts, [1_700_000_000_000_000]);
+  });
+
+  it('with onExpireUnseen: that call instead of onExpire for a flow they never saw, none after declining', () => {
+    const m = new Recorder({ payloadOnly: true, unseen: true });
+    run([syn, synAck, ack], m);
+    assert.deepEqual(m.calls, ['unseen']);
+    const seen = new Recorder({ payloadOnly: true, unseen: true });
+    run([syn, data], seen);
+    assert.deepEqual(seen.calls, ['init 3', 'update 0 3', 'expire']);
+    const other = new Recorder({ payloadOnly: true, unseen: true, protocols: [17] });
+    run([syn, synAck, ack], other);
+    assert.deepEqual(other.calls, [], 'not a flow of its protocols');
+    const declining = new Recorder({ payloadOnly: true, unseen: true, decline: true });
+    run([data, reply], declining);
+    assert.deepEqual(declining.calls, ['init 3']);
+  });
+
+  it("SPLT and bytes start lazily: rows as if they had seen the flow's first packet, shared groups without payload", () => {
+    const rows = new Map<string, FlowRow>();
+    for (const m of defaultMeters()) {
+      if (m.name !== 'splt' && m.name !== 'bytes') continue;
+      rows.set(`${m.name} data`, run([syn, synAck, ack, data, reply], m)[0]!);
+      rows.set(`${m.name} empty`, run([syn, synAck, ack], m)[0]!);
+      rows.set(`${m.name} empty again`, run([syn, synAck, ack], m)[0]!);
+    }
+    // The first entry's IAT counts from the SYN (3 ms earlier), not from the packet that woke the meter.
+    assert.deepEqual(rows.get('splt data')!.splt, { lengths: [3, 5], directions: [0, 1], iats_us: [3000, 1000] });
+    assert.deepEqual(rows.get('splt empty')!.splt, { lengths: [], directions: [], iats_us: [] });
+    assert.equal(rows.get('splt empty')!.splt, rows.get('splt empty again')!.splt);
+    assert.ok(Object.isFrozen(rows.get('splt empty')!.splt));
+    const b = rows.get('bytes data')!.bytes as Record<string, unknown>;
+    assert.equal(b.bidirectional_sampled_payload_bytes, 8);
+    assert.equal(b.src2dst_first_payload_bytes, 3);
+    assert.equal(b.dst2src_first_payload_bytes, 5);
+    const empty = rows.get('bytes empty')!.bytes as Record<string, unknown>;
+    // Same keys in the same order as a computed group, zero counts and no entropy.
+    assert.deepEqual(Object.keys(empty), Object.keys(b));
+    assert.deepEqual(empty, {
+      bidirectional_sampled_payload_bytes: 0,
+      bidirectional_entropy_payload: null,
+      src2dst_entropy_payload: null,
+      dst2src_entropy_payload: null,
+      bidirectional_mean_payload_byte: null,
+      bidirectional_stddev_payload_byte: null,
+      src2dst_first_payload_bytes: 0,
+      dst2src_first_payload_bytes: 0,
+    });
+    assert.equal(empty, rows.get('bytes empty again')!.bytes);
+  });
+
   it('eager meters (lazyInit unset) still see every flow from its first packet', () => {
     const m = new Recorder({ lazy: false, payloadOnly: true });
     run([syn, synAck, ack], m);
@@ -111,9 +180,11 @@ describe('lazy meters', () => {
     assert.deepEqual(m.calls, ['init 0', 'update 0 0', 'expire']);
   });
 
-  it('the protocol meters are lazy; the meters that write columns for every flow are not', () => {
+  it('the protocol meters and the payload-only SPLT and bytes meters are lazy; stats and DNS context are not', () => {
     const meters = new Map(defaultMeters().map((m) => [m.name, m]));
-    for (const name of ['tls', 'quic', 'http', 'ssh']) assert.equal(meters.get(name)!.lazyInit, true, name);
-    for (const name of ['stats', 'splt', 'bytes', 'dns']) assert.notEqual(meters.get(name)!.lazyInit, true, name);
+    for (const name of ['tls', 'quic', 'http', 'ssh', 'splt', 'bytes'])
+      assert.equal(meters.get(name)!.lazyInit, true, name);
+    for (const name of ['stats', 'dns']) assert.notEqual(meters.get(name)!.lazyInit, true, name);
+    for (const name of ['splt', 'bytes']) assert.equal(typeof meters.get(name)!.onExpireUnseen, 'function', name);
   });
 });
