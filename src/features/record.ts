@@ -17,12 +17,7 @@ export class FlowRecord {
     for (const k in identity) this[k] = identity[k];
   }
 
-  /**
-   * A finished flow's row with its identity columns (IDENTITY_COLUMNS in src/pipeline.ts, in that order), each a
-   * named store: every row then has the same shape from the same store sites. Copying them from an object literal
-   * (the constructor) is a megamorphic keyed store per column: 250–310 against 35–70 ns per row (micro-benchmark,
-   * 300k rows, Node 20).
-   */
+  /** A finished flow's row with its identity columns (IDENTITY_COLUMNS in src/pipeline.ts, in that order). */
   static ofFlow(
     flowId: number,
     srcIp: string,
@@ -37,21 +32,20 @@ export class FlowRecord {
     tunnel: string,
     endReason: string,
   ): FlowRecord {
-    const row = new FlowRecord(NO_COLUMNS);
-    row.flow_id = flowId;
-    row.src_ip = srcIp;
-    row.src_port = srcPort;
-    row.dst_ip = dstIp;
-    row.dst_port = dstPort;
-    row.protocol = protocol;
-    row.ip_version = ipVersion;
-    row.first_seen_us = firstSeenUs;
-    row.last_seen_us = lastSeenUs;
-    row.duration_us = lastSeenUs - firstSeenUs;
-    row.vlan_id = vlanId;
-    row.tunnel = tunnel;
-    row.end_reason = endReason;
-    return row;
+    return new FinishedFlow(
+      flowId,
+      srcIp,
+      srcPort,
+      dstIp,
+      dstPort,
+      protocol,
+      ipVersion,
+      firstSeenUs,
+      lastSeenUs,
+      vlanId,
+      tunnel,
+      endReason,
+    );
   }
 
   toJSON(): Record<string, unknown> {
@@ -71,6 +65,47 @@ export class FlowRecord {
     }
     for (const [k, v] of groups) out[k] = v;
     return out;
+  }
+}
+
+/**
+ * FlowRecord.ofFlow's rows. The identity columns are named stores in the constructor: every row then has the same
+ * shape from the same store sites (copying them from an object literal, as FlowRecord's constructor does, is a
+ * megamorphic keyed store per column: 250–310 against 35–70 ns per row, micro-benchmark, 300k rows, Node 20), and
+ * V8 sizes the object from the constructor's stores. Stores made after construction, as the base class's empty
+ * constructor left all of them, gave rows of 9 in-object fields whose further properties (the last identity
+ * columns, the stats vector, each meter's group) went to a separate property array, reallocated as it grew by
+ * three: flowEnd then allocated ~320 bytes per row (lab500, sampling heap profiler).
+ */
+class FinishedFlow extends FlowRecord {
+  constructor(
+    flowId: number,
+    srcIp: string,
+    srcPort: number,
+    dstIp: string,
+    dstPort: number,
+    protocol: number,
+    ipVersion: number,
+    firstSeenUs: number,
+    lastSeenUs: number,
+    vlanId: number,
+    tunnel: string,
+    endReason: string,
+  ) {
+    super(NO_COLUMNS);
+    this.flow_id = flowId;
+    this.src_ip = srcIp;
+    this.src_port = srcPort;
+    this.dst_ip = dstIp;
+    this.dst_port = dstPort;
+    this.protocol = protocol;
+    this.ip_version = ipVersion;
+    this.first_seen_us = firstSeenUs;
+    this.last_seen_us = lastSeenUs;
+    this.duration_us = lastSeenUs - firstSeenUs;
+    this.vlan_id = vlanId;
+    this.tunnel = tunnel;
+    this.end_reason = endReason;
   }
 }
 
