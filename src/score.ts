@@ -46,6 +46,34 @@ export interface ScoredBatch {
   reasons(r: number): string[];
 }
 
+/**
+ * A batch's feature matrix without scores: what a worker thread stages for the main thread's forest
+ * (FlowScorerOptions.onStaged; classify --threads, src/parallel/extract.ts). x is laid out as ScoredBatch.x.
+ */
+export interface StagedBatch {
+  rows: FlowRow[];
+  x: Float32Array;
+  n: number;
+}
+
+/**
+ * Scores and reasons of a staged batch: one kernel pass for the scores and the rows' leaves, then reasons(r) needs
+ * no tree walks. `forest` is `model.forest` compiled; `scratch` holds model.file.features.length numbers.
+ */
+export function scoreStaged(
+  model: Model,
+  forest: CompiledForest,
+  x: Float32Array,
+  n: number,
+  scratch: Float64Array,
+  sharedReasons: boolean,
+): { p: Float64Array; reasons: (r: number) => string[] } {
+  const { p, leaves } = forest.pMaliciousAndLeaves(x, n);
+  const features = model.file.features;
+  const trees = model.forest;
+  return { p, reasons: (r) => topReasons(trees, features, x, n, r, scratch, 3, leaves, sharedReasons) };
+}
+
 export interface FlowScorerOptions {
   /** Keep every column of the flow record in `table` (the report wants SNI, JA3, certificates); default: only
    *  what features computed from text read. */
@@ -64,6 +92,11 @@ export interface FlowScorerOptions {
   batchSize?: number;
   /** Close a non-empty batch this long after its first flow even if it is not full (0: only by size/flush). */
   maxDelayMs?: number;
+  /**
+   * Hand each batch over with its features staged but not scored (a worker thread's part of classify --threads;
+   * the main thread scores it with scoreStaged). onBatch is then not called.
+   */
+  onStaged?: (batch: StagedBatch) => void;
 }
 
 /**
@@ -128,7 +161,9 @@ export class FlowScorer {
   private readonly tableFeature: Int32Array;
   private readonly allColumns: boolean;
   private readonly sharedReasons: boolean;
-  private readonly forest: CompiledForest;
+  /** The compiled forest, made at the first batch scored here (none when batches are only staged). */
+  private forest: CompiledForest | null = null;
+  private readonly onStaged: ((batch: StagedBatch) => void) | undefined;
   private readonly scratch: Float64Array;
   private readonly batchSize: number;
   private readonly maxDelayMs: number;
@@ -286,7 +321,7 @@ export class FlowScorer {
     this.getters = this.specs.map(columnAccessor);
     this.names = this.specs.map(flatName);
     this.cells = this.names.map(() => []);
-    this.forest = new CompiledForest(model.forest);
+    this.onStaged = opts.onStaged;
     this.scratch = new Float64Array(features.length);
     this.staged = new Float64Array(this.width * UNSTAGE_ROWS);
     this.maxDelayMs = opts.maxDelayMs ?? 0;
@@ -392,12 +427,12 @@ export class FlowScorer {
       for (let t = 0; t < this.tableFeature.length; t++)
         x.set(tx.subarray(t * n, (t + 1) * n), this.tableFeature[t]! * n);
     }
-    // The rows' leaves come with their scores (one kernel pass): reasons then need no tree walks.
-    const { p, leaves } = this.forest.pMaliciousAndLeaves(x, n);
-    const { forest } = this.model;
-    const scratch = this.scratch;
-    const shared = this.sharedReasons;
-    const reasons = (r: number): string[] => topReasons(forest, features, x, n, r, scratch, 3, leaves, shared);
+    if (this.onStaged !== undefined) {
+      this.onStaged({ rows, x, n });
+      return;
+    }
+    this.forest ??= new CompiledForest(this.model.forest);
+    const { p, reasons } = scoreStaged(this.model, this.forest, x, n, this.scratch, this.sharedReasons);
     this.onBatch({ rows, table, x, p, reasons });
   }
 

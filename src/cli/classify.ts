@@ -13,11 +13,22 @@ import { topReasons } from '../ml/explain.ts';
 import type { RawTable } from '../ml/table.ts';
 import { columnAccessor } from '../output/columns.ts';
 import { openSink } from '../output/index.ts';
+import { runParallelExtract } from '../parallel/extract.ts';
+import { STAGED_NUMBERS, type StagedIdentity } from '../parallel/messages.ts';
 import { IDENTITY_COLUMNS } from '../pipeline.ts';
-import { FlowScorer } from '../score.ts';
+import { FlowScorer, scoreStaged } from '../score.ts';
 import { cellText, featureOptionsFor, featuresWithoutSource, flowColumns, mapFeatures } from '../tables.ts';
 import { resolveInputs } from '../train.ts';
-import { EXIT_FINDINGS, formatCount, info, parsePositiveInt, progressBar, UserError, warn } from './common.ts';
+import {
+  captureWarnings,
+  EXIT_FINDINGS,
+  formatCount,
+  info,
+  parsePositiveInt,
+  progressBar,
+  UserError,
+  warn,
+} from './common.ts';
 import { DEFAULT_MODEL_PATH, loadModelOrFail } from './evaluate.ts';
 import { asUserError, modelForReport, writeReportFile } from './train.ts';
 
@@ -115,6 +126,35 @@ const IDENTITY_ROW = [
   'first_seen_us',
   'last_seen_us',
 ];
+
+/** A staged batch's row `r` (StagedIdentity) as its flow record's identityRow. */
+function stagedIdentityRow(identity: StagedIdentity, r: number, source: string | null): OutRow {
+  const w = STAGED_NUMBERS.length;
+  const v = identity.numbers;
+  const at = r * w;
+  return identityRow(
+    {
+      flow_id: v[at + STAGED_AT.flow_id],
+      src_ip: identity.addresses[2 * r],
+      src_port: v[at + STAGED_AT.src_port],
+      dst_ip: identity.addresses[2 * r + 1],
+      dst_port: v[at + STAGED_AT.dst_port],
+      protocol: v[at + STAGED_AT.protocol],
+      first_seen_us: v[at + STAGED_AT.first_seen_us],
+      last_seen_us: v[at + STAGED_AT.last_seen_us],
+    },
+    source,
+  );
+}
+
+/** Position of each identity number in a staged row (STAGED_NUMBERS). */
+const STAGED_AT = Object.fromEntries(STAGED_NUMBERS.map((k, i) => [k, i])) as Record<
+  (typeof STAGED_NUMBERS)[number],
+  number
+>;
+
+/** The report table of a staged batch: none (staging is used only without --report). */
+const NO_TABLE: RawTable = { names: [], cells: [], nRows: 0, source: '', droppedDuplicates: [], sha256: '' };
 
 /** The placeholder `reasons` of an output row not yet scored. */
 const NO_REASONS: string[] = [];
@@ -378,12 +418,47 @@ Examples:
           emit(t.nRows, p, reasonsOf, passRows(tablePass(t), src), t);
         }
         const bar = progressBar('classify', o.quiet === true);
+        const onWarning = captureWarnings();
+        let stagedForest: CompiledForest | undefined;
+        const stagedScratch = new Float64Array(features.length);
         try {
           for (const [n, file] of captures.entries()) {
+            const onProgress = (p: { bytesRead: number; totalBytes: number | undefined; packets: number }) => {
+              if (p.totalBytes) {
+                bar.update(Math.round(p.bytesRead / 1e6), Math.max(1, Math.round(p.totalBytes / 1e6)), {
+                  packets: formatCount(p.packets),
+                  rate: `${n + 1}/${captures.length} captures`,
+                });
+              }
+            };
+            const source = showSource ? file : null;
+            if (threads >= 2 && file !== '-' && identityOut && o.report === undefined) {
+              // A worker extracts the capture and stages each batch's features; this thread runs the forest and
+              // writes (rows do not cross threads: only matrices and identity columns). Same rows, same order as
+              // one thread.
+              stagedForest ??= new CompiledForest(model.forest);
+              const forest = stagedForest;
+              await runParallelExtract({
+                inputs: [file],
+                threads,
+                features: featureOptionsFor(features),
+                onFlow: () => {},
+                onWarning,
+                onProgress,
+                staged: {
+                  model: model.file,
+                  withSourceFile: false,
+                  onBatch: (_file, rows, x, identity) => {
+                    const { p, reasons } = scoreStaged(model, forest, x, rows, stagedScratch, true);
+                    emit(rows, p, reasons, (r) => stagedIdentityRow(identity, r, source), NO_TABLE);
+                  },
+                },
+              });
+              continue;
+            }
             const scorer = new FlowScorer(
               model,
               (b) => {
-                const source = showSource ? file : null;
                 const rows = b.rows;
                 const rowOf = identityOut
                   ? (r: number) => identityRow(rows[r]!, source)
@@ -411,14 +486,8 @@ Examples:
               threads,
               features: featureOptionsFor(features),
               onFlow: (row) => scorer.add(row),
-              onProgress: (p) => {
-                if (p.totalBytes) {
-                  bar.update(Math.round(p.bytesRead / 1e6), Math.max(1, Math.round(p.totalBytes / 1e6)), {
-                    packets: formatCount(p.packets),
-                    rate: `${n + 1}/${captures.length} captures`,
-                  });
-                }
-              },
+              onWarning,
+              onProgress,
             });
             scorer.flush();
           }

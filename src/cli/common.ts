@@ -29,6 +29,19 @@ export function warn(message: string): void {
   process.stderr.write(`${paint(33, 'flowsieve: warning:')} ${message}\n`);
 }
 
+/**
+ * A printer of capture warnings (truncated or corrupt input): one line each, naming the file (a directory of
+ * captures otherwise leaves the user guessing which one is damaged), a message repeated back to back once.
+ */
+export function captureWarnings(): (w: { file: string; message: string }) => void {
+  let last = '';
+  return (w) => {
+    const line = w.message.startsWith(w.file) ? w.message : `${w.file}: ${w.message}`;
+    if (line !== last) warn(line);
+    last = line;
+  };
+}
+
 export function info(message: string): void {
   process.stderr.write(`${message}\n`);
 }

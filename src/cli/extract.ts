@@ -7,6 +7,7 @@ import { type ExtractRequest, extract } from '../api.ts';
 import { parseCidr } from '../flow/key.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import {
+  captureWarnings,
   EXIT_USAGE,
   formatCount,
   info,
@@ -15,7 +16,6 @@ import {
   parseSeconds,
   progressBar,
   UserError,
-  warn,
 } from './common.ts';
 
 export interface FlowOptionsCli {
@@ -138,7 +138,6 @@ Examples:
       if (o.dialect === 'cic2017' && !o.format && o.output === '-') o.format = 'csv';
       const bar = progressBar('extract', o.quiet === true);
       const { flow, features } = flowRequestFromCli(o, o.dialect);
-      let lastWarn = '';
       const result = await extract({
         inputs,
         output: o.output,
@@ -147,10 +146,7 @@ Examples:
         flow,
         features,
         threads: parsePositiveInt('--threads', o.threads),
-        onWarning: (w) => {
-          if (w.message !== lastWarn) warn(w.message);
-          lastWarn = w.message;
-        },
+        onWarning: captureWarnings(),
         onProgress: (p) => {
           if (p.totalBytes) {
             bar.update(Math.round(p.bytesRead / 1e6), Math.max(1, Math.round(p.totalBytes / 1e6)), {

@@ -5,7 +5,9 @@
  * (src/output/parquet.ts), their bytes transferred, a shard leaving out the flow_id column, which the merge assigns;
  * or — with a CSV/JSONL sink's line format — the rows' text lines formatted here by the sink's own code
  * (lineFormat, src/output/index.ts) into one buffer per batch, transferred, with the place of each line's flow_id,
- * which the merge replaces (a shard numbers its flows on its own).
+ * which the merge replaces (a shard numbers its flows on its own); or — for classify — each batch's feature matrix,
+ * staged here by the scorer's own code (FlowScorer with onStaged, src/score.ts) and transferred with the rows'
+ * identity, the main thread running the forest on it (whole-file jobs only).
  * Used by the workers (sending by postMessage) and by the main thread's own shard (handing messages to the merge).
  * ShardRunner: one shard's pipeline and batcher, in a worker or in the main thread.
  */
@@ -14,11 +16,13 @@ import type { FlowRow } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS } from '../features/stats.ts';
 import type { FlowTableOptions } from '../flow/table.ts';
+import { modelFromJson } from '../ml/model.ts';
 import { type LineBatch, type LineFormat, lineFormat } from '../output/index.ts';
 import { ChunkEncoder, ColumnBuffers, type EncodedRowGroup, flowIdIndex, ownedRowGroup } from '../output/parquet.ts';
 import { TextWriter } from '../output/text.ts';
 import { type ExtractStats, FlowPipeline, type ShardOptions } from '../pipeline.ts';
-import type { BatchOutput, FromWorker } from './messages.ts';
+import { FlowScorer, type StagedBatch } from '../score.ts';
+import { type BatchOutput, type FromWorker, STAGED_NUMBERS } from './messages.ts';
 
 /** Rows per message: large enough to amortise postMessage, small enough to keep the main thread busy early. */
 const BATCH_ROWS = 4096;
@@ -58,6 +62,8 @@ export class RowBatcher {
   private idAt: Uint32Array;
   /** Shard jobs: written by the pipeline (ShardOptions). */
   readonly shard: ShardOptions | undefined;
+  /** Feature batches: the scorer staging them (it sends each batch itself, see sendStaged). */
+  private readonly scorer: FlowScorer | undefined;
 
   constructor(
     private readonly jobId: number,
@@ -86,9 +92,38 @@ export class RowBatcher {
       this.idPrefix = this.lineFormat.idPrefix;
     }
     this.idAt = new Uint32Array(this.idPrefix ? 2 * BATCH_ROWS : 0);
+    if (output?.kind === 'features') {
+      // A shard's rows would need the merge's flow ids, which a staged batch has no place for.
+      if (sharded) throw new Error('flowsieve: feature batches are for whole-file jobs');
+      this.scorer = new FlowScorer(modelFromJson(output.model), () => {}, {
+        withSourceFile: output.withSourceFile,
+        onStaged: (b) => this.sendStaged(b),
+      });
+    }
+  }
+
+  /** One staged batch to the main thread: its matrix and the identity of its rows (StagedIdentity), transferred. */
+  private sendStaged(b: StagedBatch): void {
+    const width = STAGED_NUMBERS.length;
+    const numbers = new Float64Array(b.n * width);
+    const addresses = new Array<string>(2 * b.n);
+    for (let r = 0; r < b.n; r++) {
+      const row = b.rows[r]!;
+      for (let k = 0; k < width; k++) numbers[r * width + k] = row[STAGED_NUMBERS[k]!] as number;
+      addresses[2 * r] = row.src_ip as string;
+      addresses[2 * r + 1] = row.dst_ip as string;
+    }
+    this.post({ type: 'features', job: this.jobId, n: b.n, x: b.x, identity: { numbers, addresses } }, [
+      b.x.buffer as ArrayBuffer,
+      numbers.buffer,
+    ]);
   }
 
   readonly add = (row: FlowRow): void => {
+    if (this.scorer !== undefined) {
+      this.scorer.add(row);
+      return;
+    }
     const shard = this.shard;
     const text = this.text;
     if (text) {
@@ -136,7 +171,7 @@ export class RowBatcher {
 
   /** Rows waiting to be sent (file jobs send them once per read window). */
   get pending(): number {
-    return this.columns || this.text ? 0 : this.rows.length;
+    return this.columns || this.text || this.scorer ? 0 : this.rows.length;
   }
 
   /**
@@ -144,6 +179,11 @@ export class RowBatcher {
    * batches too (LINE_BATCH_BYTES or BATCH_ROWS).
    */
   flush(partial: boolean): void {
+    if (this.scorer !== undefined) {
+      // Feature batches go when full (the scorer sends them), and the last one at the end of the job.
+      if (partial) this.scorer.flush();
+      return;
+    }
     const text = this.text;
     const columns = this.columns;
     const full = text

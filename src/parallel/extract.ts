@@ -36,6 +36,7 @@ import { FlowRecord } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_VECTOR } from '../features/stats.ts';
 import { KEY_WORDS, packetKeyHash } from '../flow/key.ts';
 import { DEFAULT_FLOW_OPTIONS } from '../flow/table.ts';
+import type { ModelFile } from '../ml/model.ts';
 import { type FlowSink, type LineBatch, lineFormat } from '../output/index.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
 import {
@@ -51,7 +52,7 @@ import {
 } from '../pipeline.ts';
 import { startWorker } from '../util/worker.ts';
 import { ShardRunner } from './batcher.ts';
-import type { BatchOutput, FromWorker, ToWorker } from './messages.ts';
+import type { BatchOutput, FromWorker, StagedIdentity, ToWorker } from './messages.ts';
 import { createRing, markRingFailed, OWNED, type RingBuffers, RingWriter } from './ring.ts';
 
 export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
@@ -79,6 +80,18 @@ export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
    * a shard.
    */
   wholeFiles?: boolean;
+  /**
+   * Stage a model's features in the workers (classify): each file is read whole by a worker, whose scorer stages
+   * every batch of its flows (FlowScorer, src/score.ts) and sends the feature matrix with the rows' identity
+   * (StagedIdentity) to `onBatch`, in the order one thread would; the forest then runs in this thread
+   * (scoreStaged). Rows do not cross threads, and `onFlow` is not called. Jobs run one file after another, so
+   * batches of different files do not interleave.
+   */
+  staged?: {
+    model: ModelFile;
+    withSourceFile: boolean;
+    onBatch: (file: string, n: number, x: Float32Array, identity: StagedIdentity) => void;
+  };
 }
 
 /** A sensible default for --threads: the cores Node may use. */
@@ -252,23 +265,30 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const started = performance.now();
   const files = await listInputs(opts.inputs);
   const threads = Math.max(1, Math.floor(opts.threads));
+  if (opts.staged && (threads < 2 || files.includes('-'))) {
+    throw new Error('flowsieve: staged feature batches need a worker thread and capture files');
+  }
   if (threads < 2 || files.length === 0 || files.includes('-')) {
     return runExtract({ ...opts, meters: defaultMeters(opts.features) });
   }
   const sourceFileColumn = opts.sourceFileColumn ?? files.length > 1;
-  const sharded = files.length === 1 && opts.wholeFiles !== true;
-  // One file: the main thread reads it and runs shard 0, the workers the other shards (see readShards).
-  const workerCount = sharded ? threads - 1 : Math.min(threads, files.length);
+  const staged = opts.staged;
+  const sharded = files.length === 1 && opts.wholeFiles !== true && staged === undefined;
+  // One file: the main thread reads it and runs shard 0, the workers the other shards (see readShards). Staged
+  // batches: one worker, the main thread scoring what it stages.
+  const workerCount = sharded ? threads - 1 : staged ? 1 : Math.min(threads, files.length);
   const stats = emptyStats();
   const workers: Worker[] = [];
   for (let w = 0; w < workerCount; w++)
     workers.push(startWorker('parallel/worker', { flow: opts.flow, features: opts.features }));
   const rings = sharded ? workers.map(() => createRing()) : [];
-  const output: BatchOutput = opts.columnar
-    ? { kind: 'columns', columns: opts.columnar.columns }
-    : opts.lines
-      ? { kind: 'lines', spec: opts.lines.spec }
-      : undefined;
+  const output: BatchOutput = staged
+    ? { kind: 'features', model: staged.model, withSourceFile: staged.withSourceFile }
+    : opts.columnar
+      ? { kind: 'columns', columns: opts.columnar.columns }
+      : opts.lines
+        ? { kind: 'lines', spec: opts.lines.spec }
+        : undefined;
   const share0 = mainShare(threads, output);
   /** Whether the lines of shards hold flow ids for the merge to replace. */
   const linesHaveIds = opts.lines !== undefined && lineFormat(opts.lines.spec).hasFlowId;
@@ -398,6 +418,9 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
             case 'lines':
               if (sharded) shardBatch(w + 1, msg);
               else opts.lines!.write(msg.lines);
+              return;
+            case 'features':
+              staged!.onBatch(jobs[msg.job]!.file, msg.n, msg.x, msg.identity);
               return;
             case 'warning':
               opts.onWarning?.(msg.warning);

@@ -1,19 +1,31 @@
 /** Messages between runParallelExtract (main thread) and its workers (src/parallel/worker.ts). */
 import type { CaptureWarning } from '../capture/index.ts';
 import type { ColumnSpec, FlowRow } from '../features/meter.ts';
+import type { ModelFile } from '../ml/model.ts';
 import type { LineBatch, LineFormatSpec } from '../output/index.ts';
 import type { EncodedRowGroup } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import type { RingBuffers } from './ring.ts';
 
 /**
- * What a job sends back instead of rows: encoded Parquet row groups of these columns (see FlowSink.columnar), or
- * text lines in this format (FlowSink.lines).
+ * What a job sends back instead of rows: encoded Parquet row groups of these columns (see FlowSink.columnar),
+ * text lines in this format (FlowSink.lines), or the model's feature matrix of each batch with the rows' identity
+ * (ParallelExtractOptions.staged; whole-file jobs only).
  */
 export type BatchOutput =
   | { kind: 'columns'; columns: readonly ColumnSpec[] }
   | { kind: 'lines'; spec: LineFormatSpec }
+  | { kind: 'features'; model: ModelFile; withSourceFile: boolean }
   | undefined;
+
+/** The identity columns a staged batch carries per row (StagedIdentity), in this order. */
+export const STAGED_NUMBERS = ['flow_id', 'src_port', 'dst_port', 'protocol', 'first_seen_us', 'last_seen_us'] as const;
+
+/** A staged batch's rows, identity only: STAGED_NUMBERS row after row, and src_ip, dst_ip row after row. */
+export interface StagedIdentity {
+  numbers: Float64Array;
+  addresses: string[];
+}
 
 export type ToWorker =
   | {
@@ -70,6 +82,14 @@ export type FromWorker =
       ordinals: Float64Array;
       created: Float64Array;
       packetsSeen: number;
+    }
+  | {
+      type: 'features';
+      job: number;
+      /** Rows in the batch, their feature matrix (FlowScorer's layout, n rows apart) and their identity. */
+      n: number;
+      x: Float32Array;
+      identity: StagedIdentity;
     }
   | { type: 'warning'; job: number; warning: CaptureWarning }
   | {

@@ -190,20 +190,30 @@ test('a model trained on flows extracted with --markov turns the Markov meter on
   assert.equal(r.stdout.trim().split('\n').length, 60);
 });
 
-test('classify --threads 2 scores the same flows as one thread (rows in another order)', () => {
+test('classify --threads 2 writes what one thread writes, row for row, and the same warnings', () => {
   const mix = [...exchanges('10.6.0.10', '10.6.0.1', 30, 0), ...scan('10.6.0.99', '10.6.0.1', 200, 3, 1000)];
   mix.sort((a, b) => a.tsUs - b.tsUs);
-  writeFileSync(file('threads.pcap'), writePcap(mix));
-  const rows = (threads: string): string[] => {
+  const pcap = writePcap(mix);
+  writeFileSync(file('threads.pcap'), pcap);
+  // A second capture cut inside its last record: several inputs (source_file) and a warning.
+  writeFileSync(file('threads-cut.pcap'), pcap.subarray(0, pcap.length - 20));
+  const classify = (threads: string, ...inputs: string[]) => {
     const r = spawnSync(
       process.execPath,
-      [BIN, 'classify', 'threads.pcap', '--model', 'model.json', '-q', '--threads', threads],
+      [BIN, 'classify', ...inputs, '--model', 'model.json', '--top', '0', '--threads', threads],
       { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 },
     );
     assert.equal(r.status, 0, r.stderr.toString());
-    return r.stdout.toString().trim().split('\n').sort();
+    return { rows: r.stdout.toString().trim().split('\n'), stderr: r.stderr.toString() };
   };
-  const one = rows('1');
-  assert.equal(one.length, 230);
-  assert.deepEqual(rows('2'), one);
+  const one = classify('1', 'threads.pcap');
+  assert.equal(one.rows.length, 230);
+  // The scores come from a worker's feature batches (src/parallel/batcher.ts), in the order one thread gives.
+  assert.deepEqual(classify('2', 'threads.pcap').rows, one.rows);
+  const both = classify('1', 'threads.pcap', 'threads-cut.pcap');
+  assert.match(both.stderr, /threads-cut\.pcap.*offset \d+/);
+  assert.ok(both.rows.every((line) => 'source_file' in JSON.parse(line)));
+  const both2 = classify('2', 'threads.pcap', 'threads-cut.pcap');
+  assert.deepEqual(both2.rows, both.rows);
+  assert.equal(both2.stderr, both.stderr);
 });
