@@ -13,8 +13,8 @@
  * peak RSS. Packets/s is given per wall second and per CPU second: when other work shares the machine the CPU
  * figure is the steadier one (for --threads 2 it sums both cores, so compare wall times there).
  * Rows: flowsieve with all default meters to Parquet, CSV and JSONL (1 thread) and to Parquet and JSONL with 2
- * threads, classify with the bundled model (Parquet and JSONL), the cost of the features (statistics only vs all default meters, rows
- * discarded), then tcpdump, ndpiReader, nfpcapd and argus.
+ * threads, classify with the bundled model (Parquet and JSONL; Parquet with 2 threads too), the cost of the
+ * features (statistics only vs all default meters, rows discarded), then tcpdump, ndpiReader, nfpcapd and argus.
  * The table is printed and appended, dated, with machine and commit, to bench/results.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -149,6 +149,12 @@ function commands(file: string, scratch: string): Row[] {
       name: 'flowsieve classify → JSONL, bundled model, 1 thread',
       bin: 'node',
       cmd: `node bin/flowsieve.js classify ${q} -q --top 0 -o ${scratch}/c1.jsonl`,
+    },
+    // 2 threads: a worker extracts and stages the model's features, the main thread scores and writes.
+    {
+      name: 'flowsieve classify → Parquet, bundled model, --threads 2 (staging worker)',
+      bin: 'node',
+      cmd: `node bin/flowsieve.js classify ${q} -q --top 0 -o ${scratch}/c2.parquet --threads 2`,
     },
     { name: 'flowsieve pipeline, statistics meter only, no output', bin: 'node', cmd: `${self} stats ${q}` },
     { name: 'flowsieve pipeline, all default meters, no output', bin: 'node', cmd: `${self} all ${q}` },
