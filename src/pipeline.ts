@@ -9,7 +9,7 @@ import { CaptureError, type CaptureSummary, type CaptureWarning, listInputs, rea
 import { decodeFrame, linkTypeName } from './decode/index.ts';
 import { PacketView, TcpFlag, TUNNEL_NAMES } from './decode/packet.ts';
 import type { ColumnSpec, FlowRow, Meter } from './features/meter.ts';
-import { FlowRecord } from './features/record.ts';
+import { FinishedFlow, FlowRecord } from './features/record.ts';
 import { formatAddress } from './flow/key.ts';
 import { END_REASON_NAMES, type FlowListener, FlowTable, type FlowTableOptions } from './flow/table.ts';
 
@@ -587,7 +587,7 @@ export class FlowPipeline {
     const hasPorts = proto === 6 || proto === 17 || proto === 132;
     const endReason = END_REASON_NAMES[reason] ?? 'end_of_capture';
     // Identity columns in IDENTITY_COLUMNS order.
-    const row: FlowRow = FlowRecord.ofFlow(
+    const row: FlowRow = new FinishedFlow(
       t.flowSeq[slot]!,
       formatAddress(version, t.keys, t.endpointBase(slot, true)),
       hasPorts ? t.endpointPort(slot, true) : 0,

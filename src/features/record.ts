@@ -17,37 +17,6 @@ export class FlowRecord {
     for (const k in identity) this[k] = identity[k];
   }
 
-  /** A finished flow's row with its identity columns (IDENTITY_COLUMNS in src/pipeline.ts, in that order). */
-  static ofFlow(
-    flowId: number,
-    srcIp: string,
-    srcPort: number,
-    dstIp: string,
-    dstPort: number,
-    protocol: number,
-    ipVersion: number,
-    firstSeenUs: number,
-    lastSeenUs: number,
-    vlanId: number,
-    tunnel: string,
-    endReason: string,
-  ): FlowRecord {
-    return new FinishedFlow(
-      flowId,
-      srcIp,
-      srcPort,
-      dstIp,
-      dstPort,
-      protocol,
-      ipVersion,
-      firstSeenUs,
-      lastSeenUs,
-      vlanId,
-      tunnel,
-      endReason,
-    );
-  }
-
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const groups: [string, unknown][] = [];
@@ -69,7 +38,8 @@ export class FlowRecord {
 }
 
 /**
- * FlowRecord.ofFlow's rows. The identity columns are named stores in the constructor: every row then has the same
+ * A finished flow's row as the pipeline builds it, with its identity columns (IDENTITY_COLUMNS in src/pipeline.ts,
+ * in that order). The identity columns are named stores in the constructor: every row then has the same
  * shape from the same store sites (copying them from an object literal, as FlowRecord's constructor does, is a
  * megamorphic keyed store per column: 250–310 against 35–70 ns per row, micro-benchmark, 300k rows, Node 20), and
  * V8 sizes the object from the constructor's stores. Stores made after construction, as the base class's empty
@@ -77,7 +47,7 @@ export class FlowRecord {
  * columns, the stats vector, each meter's group) went to a separate property array, reallocated as it grew by
  * three: flowEnd then allocated ~320 bytes per row (lab500, sampling heap profiler).
  */
-class FinishedFlow extends FlowRecord {
+export class FinishedFlow extends FlowRecord {
   constructor(
     flowId: number,
     srcIp: string,

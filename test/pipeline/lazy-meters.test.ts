@@ -61,6 +61,7 @@ const synAck = tcpFrame({ src: S, dst: C, sport: 80, dport: 40000, flags: 'SA', 
 const ack = tcpFrame({ src: C, dst: S, sport: 40000, dport: 80, flags: 'A', seq: 101, ack: 501 });
 const data = tcpFrame({ src: C, dst: S, sport: 40000, dport: 80, flags: 'PA', seq: 101, payload: bytes('abc') });
 const reply = tcpFrame({ src: S, dst: C, sport: 80, dport: 40000, flags: 'PA', seq: 501, payload: bytes('hello') });
+const otherSyn = tcpFrame({ src: C, dst: S, sport: 40001, dport: 80, flags: 'S', seq: 900 });
 const datagram = udpFrame({ src: C, dst: S, sport: 40000, dport: 9000, payload: bytes('ping') });
 
 /** One input through a pipeline with the statistics meter (eager) and `meter`; returns the rows. */
@@ -141,36 +142,27 @@ describe('lazy meters', () => {
   });
 
   it("SPLT and bytes start lazily: rows as if they had seen the flow's first packet, shared groups without payload", () => {
-    const rows = new Map<string, FlowRow>();
-    for (const m of defaultMeters()) {
-      if (m.name !== 'splt' && m.name !== 'bytes') continue;
-      rows.set(`${m.name} data`, run([syn, synAck, ack, data, reply], m)[0]!);
-      rows.set(`${m.name} empty`, run([syn, synAck, ack], m)[0]!);
-      rows.set(`${m.name} empty again`, run([syn, synAck, ack], m)[0]!);
+    const flows: [string, Uint8Array[]][] = [
+      ['data', [syn, synAck, ack, data, reply]],
+      ['empty', [syn, synAck, ack]],
+    ];
+    for (const name of ['splt', 'bytes']) {
+      const lazyMeter = () => defaultMeters({ byteDistribution: true }).find((m) => m.name === name)!;
+      for (const [what, frames] of flows) {
+        const lazy = run(frames, lazyMeter())[0]![name];
+        // The same meter made eager (every flow from its first packet, onExpire for all): the reference.
+        const eager = Object.assign(lazyMeter(), { lazyInit: false });
+        assert.deepEqual(lazy, run(frames, eager)[0]![name], `${name} ${what}`);
+        assert.deepEqual(Object.keys(lazy as object), Object.keys(run(frames, eager)[0]![name] as object));
+      }
+      // Two flows without payload through one meter: one shared group, frozen.
+      const [a, b] = run([syn, otherSyn], lazyMeter());
+      assert.equal(a![name], b![name], `${name}: one group for both`);
+      assert.ok(Object.isFrozen(a![name]), `${name}: shared, so frozen`);
     }
     // The first entry's IAT counts from the SYN (3 ms earlier), not from the packet that woke the meter.
-    assert.deepEqual(rows.get('splt data')!.splt, { lengths: [3, 5], directions: [0, 1], iats_us: [3000, 1000] });
-    assert.deepEqual(rows.get('splt empty')!.splt, { lengths: [], directions: [], iats_us: [] });
-    assert.equal(rows.get('splt empty')!.splt, rows.get('splt empty again')!.splt);
-    assert.ok(Object.isFrozen(rows.get('splt empty')!.splt));
-    const b = rows.get('bytes data')!.bytes as Record<string, unknown>;
-    assert.equal(b.bidirectional_sampled_payload_bytes, 8);
-    assert.equal(b.src2dst_first_payload_bytes, 3);
-    assert.equal(b.dst2src_first_payload_bytes, 5);
-    const empty = rows.get('bytes empty')!.bytes as Record<string, unknown>;
-    // Same keys in the same order as a computed group, zero counts and no entropy.
-    assert.deepEqual(Object.keys(empty), Object.keys(b));
-    assert.deepEqual(empty, {
-      bidirectional_sampled_payload_bytes: 0,
-      bidirectional_entropy_payload: null,
-      src2dst_entropy_payload: null,
-      dst2src_entropy_payload: null,
-      bidirectional_mean_payload_byte: null,
-      bidirectional_stddev_payload_byte: null,
-      src2dst_first_payload_bytes: 0,
-      dst2src_first_payload_bytes: 0,
-    });
-    assert.equal(empty, rows.get('bytes empty again')!.bytes);
+    const splt = run([syn, synAck, ack, data, reply], defaultMeters().find((m) => m.name === 'splt')!)[0]!.splt;
+    assert.deepEqual(splt, { lengths: [3, 5], directions: [0, 1], iats_us: [3000, 1000] });
   });
 
   it('eager meters (lazyInit unset) still see every flow from its first packet', () => {
