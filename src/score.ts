@@ -53,7 +53,6 @@ export interface ScoredBatch {
 export interface StagedBatch {
   rows: FlowRow[];
   x: Float32Array;
-  n: number;
 }
 
 /**
@@ -428,7 +427,7 @@ export class FlowScorer {
         x.set(tx.subarray(t * n, (t + 1) * n), this.tableFeature[t]! * n);
     }
     if (this.onStaged !== undefined) {
-      this.onStaged({ rows, x, n });
+      this.onStaged({ rows, x });
       return;
     }
     this.forest ??= new CompiledForest(this.model.forest);

@@ -448,9 +448,9 @@ Examples:
                 staged: {
                   model: model.file,
                   withSourceFile: false,
-                  onBatch: (_file, rows, x, identity) => {
-                    const { p, reasons } = scoreStaged(model, forest, x, rows, stagedScratch, true);
-                    emit(rows, p, reasons, (r) => stagedIdentityRow(identity, r, source), NO_TABLE);
+                  onBatch: (count, x, identity) => {
+                    const { p, reasons } = scoreStaged(model, forest, x, count, stagedScratch, true);
+                    emit(count, p, reasons, (r) => stagedIdentityRow(identity, r, source), NO_TABLE);
                   },
                 },
               });

@@ -104,16 +104,17 @@ export class RowBatcher {
 
   /** One staged batch to the main thread: its matrix and the identity of its rows (StagedIdentity), transferred. */
   private sendStaged(b: StagedBatch): void {
+    const n = b.rows.length;
     const width = STAGED_NUMBERS.length;
-    const numbers = new Float64Array(b.n * width);
-    const addresses = new Array<string>(2 * b.n);
-    for (let r = 0; r < b.n; r++) {
+    const numbers = new Float64Array(n * width);
+    const addresses = new Array<string>(2 * n);
+    for (let r = 0; r < n; r++) {
       const row = b.rows[r]!;
       for (let k = 0; k < width; k++) numbers[r * width + k] = row[STAGED_NUMBERS[k]!] as number;
       addresses[2 * r] = row.src_ip as string;
       addresses[2 * r + 1] = row.dst_ip as string;
     }
-    this.post({ type: 'features', job: this.jobId, n: b.n, x: b.x, identity: { numbers, addresses } }, [
+    this.post({ type: 'features', job: this.jobId, n, x: b.x, identity: { numbers, addresses } }, [
       b.x.buffer as ArrayBuffer,
       numbers.buffer,
     ]);

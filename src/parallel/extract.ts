@@ -90,7 +90,7 @@ export interface ParallelExtractOptions extends Omit<ExtractOptions, 'meters'> {
   staged?: {
     model: ModelFile;
     withSourceFile: boolean;
-    onBatch: (file: string, n: number, x: Float32Array, identity: StagedIdentity) => void;
+    onBatch: (n: number, x: Float32Array, identity: StagedIdentity) => void;
   };
 }
 
@@ -420,7 +420,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
               else opts.lines!.write(msg.lines);
               return;
             case 'features':
-              staged!.onBatch(jobs[msg.job]!.file, msg.n, msg.x, msg.identity);
+              staged!.onBatch(msg.n, msg.x, msg.identity);
               return;
             case 'warning':
               opts.onWarning?.(msg.warning);
