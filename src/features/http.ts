@@ -136,6 +136,9 @@ export interface HttpMeterOptions {
   limits?: Partial<HttpLimits>;
 }
 
+/** The headers whose values the columns below read (parseHttpHead decodes only these). */
+const HEADERS_READ: ReadonlySet<string> = new Set(['host', 'user-agent', 'content-type', 'server']);
+
 const WAITING = 0;
 const BUFFERING = 1;
 const DONE = 2;
@@ -220,7 +223,7 @@ export class HttpMeter implements Meter {
         this.state[i] = DONE;
         return;
       }
-      const head = parseHttpHead(pkt.buf, start, end, this.limits);
+      const head = parseHttpHead(pkt.buf, start, end, this.limits, HEADERS_READ);
       if (head.status === 'incomplete') {
         this.segments.append(slot, dir, pkt);
         this.state[i] = BUFFERING;
@@ -233,14 +236,14 @@ export class HttpMeter implements Meter {
     const r = this.segments.append(slot, dir, pkt);
     if (r === 'duplicate') return;
     const view = this.segments.view(slot, dir);
-    const head = parseHttpHead(view, 0, view.length, this.limits);
+    const head = parseHttpHead(view, 0, view.length, this.limits, HEADERS_READ);
     if (head.status === 'incomplete' && r === 'ok') return;
     this.finish(slot, dir, head);
   }
 
   private finishBuffered(slot: number, dir: 0 | 1): void {
     const view = this.segments.view(slot, dir);
-    this.finish(slot, dir, parseHttpHead(view, 0, view.length, this.limits));
+    this.finish(slot, dir, parseHttpHead(view, 0, view.length, this.limits, HEADERS_READ));
   }
 
   private finish(slot: number, dir: 0 | 1, head: HttpHead): void {

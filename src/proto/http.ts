@@ -234,12 +234,16 @@ function isWs(c: number | undefined): boolean {
 /**
  * Parse a message head in buf[start, end). Fields from every complete line are filled even when the head is
  * incomplete (status `incomplete`, the empty line not yet seen) or stopped by a limit (status `malformed`).
+ * `valuesOf`: the (lower-case) header names whose values the caller reads; the others are kept with an empty
+ * value, still counting toward maxHeaders. Decoding every value (cookies, user agents of every message) was most
+ * of the HTTP meter's string work, which reads four headers.
  */
 export function parseHttpHead(
   buf: Uint8Array,
   start = 0,
   end = buf.length,
   limits: HttpLimits = DEFAULT_HTTP_LIMITS,
+  valuesOf?: ReadonlySet<string>,
 ): HttpHead {
   const h = newHead();
   const e = Math.min(end, buf.length);
@@ -279,7 +283,10 @@ export function parseHttpHead(
           while (vs < ve && isWs(buf[vs])) vs++;
           while (ve > vs && isWs(buf[ve - 1])) ve--;
           const name = lowerName(buf, p, c);
-          if (!h.headers.has(name)) h.headers.set(name, latin1(buf, vs, Math.min(ve, vs + limits.maxValueLength)));
+          if (!h.headers.has(name)) {
+            const wanted = valuesOf === undefined || valuesOf.has(name);
+            h.headers.set(name, wanted ? latin1(buf, vs, Math.min(ve, vs + limits.maxValueLength)) : '');
+          }
         } else if (h.anomaly === '') h.anomaly = 'http_too_many_headers';
       }
     }

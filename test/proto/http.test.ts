@@ -105,6 +105,32 @@ describe('parseHttpHead: valid heads', () => {
   });
 });
 
+describe('parseHttpHead: valuesOf', () => {
+  it('decodes only the values asked for; the other headers stay (empty) and still count toward maxHeaders', () => {
+    const h = parseHttpHead(REQUEST, 0, REQUEST.length, DEFAULT_HTTP_LIMITS, new Set(['host']));
+    assert.deepEqual(
+      [...h.headers],
+      [
+        ['host', 'www.example.com'],
+        ['user-agent', ''],
+        ['accept', ''],
+      ],
+    );
+    const all = parseHttpHead(REQUEST, 0, REQUEST.length);
+    assert.equal(h.headerCount, all.headerCount);
+    assert.equal(h.status, all.status);
+    // One header past the limit is the same anomaly whether or not its values are decoded.
+    const lines = Array.from({ length: DEFAULT_HTTP_LIMITS.maxHeaders + 1 }, (_, i) => `X-${i}: v${i}\r\n`).join('');
+    const many = enc(`GET / HTTP/1.1\r\n${lines}Host: h\r\n\r\n`);
+    const some = parseHttpHead(many, 0, many.length, DEFAULT_HTTP_LIMITS, new Set(['host']));
+    const every = parseHttpHead(many, 0, many.length);
+    assert.equal(some.anomaly, 'http_too_many_headers');
+    assert.equal(some.anomaly, every.anomaly);
+    assert.deepEqual([...some.headers.keys()], [...every.headers.keys()]);
+    assert.equal(some.headers.get('host'), undefined);
+  });
+});
+
 describe('parseHttpHead: malformed input table', () => {
   const cases: {
     what: string;
