@@ -263,11 +263,11 @@ async function readShards(
 
 export async function runParallelExtract(opts: ParallelExtractOptions): Promise<ExtractStats> {
   const started = performance.now();
-  const files = await listInputs(opts.inputs);
   const threads = Math.max(1, Math.floor(opts.threads));
-  if (opts.staged && (threads < 2 || files.includes('-'))) {
+  if (opts.staged && (threads < 2 || opts.inputs.includes('-'))) {
     throw new Error('flowsieve: staged feature batches need a worker thread and capture files');
   }
+  const files = await listInputs(opts.inputs);
   if (threads < 2 || files.length === 0 || files.includes('-')) {
     return runExtract({ ...opts, meters: defaultMeters(opts.features) });
   }
