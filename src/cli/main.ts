@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CaptureError, endStdinCapture } from '../capture/index.ts';
 import { OutputError, removeTemporaryOutputs } from '../output/index.ts';
 import { PACKAGE_VERSION } from '../util/package.ts';

@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InputError, parseCsv } from './table.ts';
 
 /** Label names read as the benign class (case-insensitive): CIC uses BENIGN, Stratosphere/CTU use Normal. */

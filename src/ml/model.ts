@@ -8,7 +8,7 @@
  * feature count, bounded node/tree counts and depth.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Dialect } from './dataset.ts';
 import type { Metrics } from './metrics.ts';
 import { InputError } from './table.ts';

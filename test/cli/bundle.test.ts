@@ -1,7 +1,8 @@
 /**
  * The bundled CLI (scripts/build.mjs, what `npm ci` builds and bin/flowsieve.js runs while it is fresh) behaves as
  * the TypeScript sources do: same version, same rows with worker threads (the workers start from the bundle), and
- * it finds the package's files (the default model) from its own location.
+ * it finds the package's files (the default model) from its own location. The small dependencies (commander, zod,
+ * cli-progress, fzstd) are bundled into it: zstd input, config validation and usage errors come from those copies.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { writePcap } from '../helpers/pcap-writer.ts';
+import { writePcap, zstdRawFrame } from '../helpers/pcap-writer.ts';
 import { PROJECT_ROOT } from '../helpers/shared.ts';
 import { exchanges, scan } from '../helpers/traffic.ts';
 
@@ -29,6 +30,7 @@ before(() => {
   const packets = [...exchanges('10.1.0.10', '10.1.0.1', 40, 0), ...scan('10.9.0.99', '10.9.0.1', 300, 5, 1)];
   packets.sort((a, b) => a.tsUs - b.tsUs);
   writeFileSync(capture, writePcap(packets));
+  writeFileSync(path.join(dir, 'mix.pcap.zst'), zstdRawFrame(readFileSync(capture)));
 });
 after(() => {
   rmSync(outdir, { recursive: true, force: true });
@@ -85,4 +87,25 @@ test('bundled classify finds the default model and scores as the sources do', ()
   const s = fromSource(['classify', capture, '-o', '-', '-q']);
   assert.equal(b.stdout, s.stdout);
   assert.match(b.stdout, /"p_malicious":/);
+});
+
+test('bundled zstd reading, config validation and usage errors behave as the sources do', () => {
+  const b = bundled(['extract', 'mix.pcap.zst', '-o', '-', '-q']);
+  assert.equal(b.code, 0, b.stderr);
+  assert.equal(b.stdout.trim().split('\n').length, 340);
+  assert.equal(b.stdout, fromSource(['extract', 'mix.pcap.zst', '-o', '-', '-q']).stdout);
+  writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ extract: { idleTimeout: [60] } }));
+  for (const args of [
+    ['--config', 'bad.json', 'extract', capture, '-o', '-', '-q'],
+    ['extract', capture, '-o', '-', '--no-such-flag'],
+  ]) {
+    const got = bundled(args);
+    const want = fromSource(args);
+    assert.equal(got.code, 2, got.stderr);
+    assert.equal(got.stderr, want.stderr);
+  }
+  assert.match(
+    bundled(['--config', 'bad.json', 'extract', capture, '-o', '-']).stderr,
+    /bad\.json: extract\.idleTimeout/,
+  );
 });
