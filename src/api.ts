@@ -49,8 +49,7 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
   const threads = req.threads ?? 1;
   // Two threads, one input, Parquet: the pipeline in this thread and the encoder in the other (see
   // src/output/encoder-thread.ts for why that beats two flow shards); otherwise shards or one job per file.
-  const encoderThread =
-    threads === 2 && !several && !!req.output && outputFormat(req.output, req.format) === 'parquet';
+  const encoderThread = threads === 2 && !several && !!req.output && outputFormat(req.output, req.format) === 'parquet';
   // The output is opened before any input is read: an unwritable path fails at once.
   const sink: FlowSink | undefined = req.output
     ? openSink({ path: req.output, format: req.format, dialect: req.dialect, columns, encoderThread })

@@ -343,7 +343,7 @@ export class FlowPipeline {
         }
         for (const m of meters) m.resize(capacity);
       },
-      onFlowStart: (slot, pkt) => {
+      onFlowStart: (slot, pkt, dir) => {
         this.tunnels[slot] = pkt.tunnel;
         const shard = opts.shard;
         if (shard) {
@@ -352,11 +352,11 @@ export class FlowPipeline {
           this.firstOrdinal[slot] = shard.packetsSeen - 1;
           if (this.shadowPacket === 0) shard.onFlowCreated(shard.packetsSeen - 1);
           else {
-            this.uncounted(() => this.initMeters(slot, pkt));
+            this.uncounted(() => this.initMeters(slot, pkt, dir));
             return;
           }
         }
-        this.initMeters(slot, pkt);
+        this.initMeters(slot, pkt, dir);
       },
       onFlowPacket: (slot, pkt, dir) => {
         // Only the meters whose bit is still set: lowest set bit first, so meters run in their listed order.
@@ -377,7 +377,7 @@ export class FlowPipeline {
           left ^= bit;
           const i = 31 - Math.clz32(bit);
           if ((starting & bit) !== 0) {
-            if (inits[i]!(slot, pkt, this.table!.firstSeenUs[slot]!) === false) {
+            if (inits[i]!(slot, pkt, this.table!.firstSeenUs[slot]!, dir) === false) {
               want &= ~bit;
               continue;
             }
@@ -429,7 +429,7 @@ export class FlowPipeline {
    * A new flow took `slot`: every eager meter's onInit, and the bits of the meters that want its packets (the eager
    * ones that did not decline, the lazy ones for its protocol, which start at their first packet).
    */
-  private initMeters(slot: number, pkt: PacketView): void {
+  private initMeters(slot: number, pkt: PacketView, dir: 0 | 1): void {
     const meters = this.meters;
     const start = this.startBits[pkt.protocol]!;
     const eager = start & ~this.lazyMeters;
@@ -437,9 +437,9 @@ export class FlowPipeline {
     for (let left = eager; left !== 0; ) {
       const bit = left & -left;
       left ^= bit;
-      if (this.inits[31 - Math.clz32(bit)]!(slot, pkt, pkt.tsUs) !== false) want |= bit;
+      if (this.inits[31 - Math.clz32(bit)]!(slot, pkt, pkt.tsUs, dir) !== false) want |= bit;
     }
-    for (let i = 32; i < meters.length; i++) meters[i]!.onInit(slot, pkt, pkt.tsUs);
+    for (let i = 32; i < meters.length; i++) meters[i]!.onInit(slot, pkt, pkt.tsUs, dir);
     this.wanted[slot] = want;
     this.expiring[slot] = eager;
     this.firstSlot = slot;

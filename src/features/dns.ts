@@ -322,7 +322,7 @@ export class DnsMeter implements Meter {
     ),
   ];
   readonly name = 'dns';
-  /** After the first packet (context, which every eager meter receives), only payload is parsed, SYN or not. */
+  /** Only payload is parsed, SYN or not (the context is taken in onInit, from the flow's first packet). */
   readonly skipsEmptyPackets = true;
   readonly payloadOnly = true;
   readonly columns = DnsMeter.columns;
@@ -340,7 +340,6 @@ export class DnsMeter implements Meter {
   private kind = new Uint8Array(0);
   /** Per slot*2+dir: a TCP direction that gave up (gap or oversize message). */
   private tcpDone = new Uint8Array(0);
-  private contextPending = new Uint8Array(0);
   private isMdns = new Uint8Array(0);
   private qtype = new Int32Array(0);
   private rcode = new Int32Array(0);
@@ -386,7 +385,6 @@ export class DnsMeter implements Meter {
   resize(capacity: number): void {
     this.kind = grow(this.kind, capacity);
     this.tcpDone = grow(this.tcpDone, capacity * 2);
-    this.contextPending = grow(this.contextPending, capacity);
     this.isMdns = grow(this.isMdns, capacity);
     this.qtype = grow(this.qtype, capacity);
     this.rcode = grow(this.rcode, capacity);
@@ -410,7 +408,12 @@ export class DnsMeter implements Meter {
     }
   }
 
-  onInit(slot: number, pkt: PacketView): void {
+  /**
+   * Takes the flow's context from its first packet, and returns false for a flow that is not DNS: its later
+   * packets are not needed (before, every flow's first onUpdate took the context, one more call per flow: lab500,
+   * 132k flows, 96 % of them not DNS).
+   */
+  onInit(slot: number, pkt: PacketView, _flowStartUs?: number, dir: 0 | 1 = 0): boolean {
     const p = pkt.protocol;
     const sp = pkt.srcPort;
     const dp = pkt.dstPort;
@@ -423,10 +426,10 @@ export class DnsMeter implements Meter {
     }
     this.kind[slot] = kind;
     this.isMdns[slot] = mdns;
-    this.contextPending[slot] = 1;
     this.ctxName[slot] = null;
     this.ctxHasClient[slot] = 0;
-    if (kind === NOT_DNS) return;
+    this.takeContext(slot, pkt, dir);
+    if (kind === NOT_DNS) return false;
     this.tcpDone[slot * 2] = 0;
     this.tcpDone[slot * 2 + 1] = 0;
     this.qtype[slot] = -1;
@@ -442,14 +445,11 @@ export class DnsMeter implements Meter {
     this.anomaly[slot] = '';
     this.segments.clear(slot, 0);
     this.segments.clear(slot, 1);
+    return true;
   }
 
-  /**
-   * Returns false for a flow that is not DNS once its context is taken (at its first packet), and for DNS over
-   * TCP once both directions gave up: later packets are not needed.
-   */
+  /** Returns false for DNS over TCP once both directions gave up: later packets are not needed. */
   onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean {
-    if (this.contextPending[slot] === 1) this.takeContext(slot, pkt, dir);
     const kind = this.kind[slot]!;
     if (kind === NOT_DNS) return false;
     // A later IP fragment continues a message whose start was in the first fragment: no message starts here.
@@ -470,7 +470,6 @@ export class DnsMeter implements Meter {
 
   /** Snapshot the context for the flow's src (client) and dst (server) at its first packet. */
   private takeContext(slot: number, pkt: PacketView, dir: 0 | 1): void {
-    this.contextPending[slot] = 0;
     if (pkt.ipVersion !== 4 && pkt.ipVersion !== 6) return;
     const server = dir === 0 ? pkt.dst : pkt.src;
     const client = dir === 0 ? pkt.src : pkt.dst;

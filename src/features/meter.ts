@@ -59,10 +59,11 @@ export interface Meter {
   /**
    * May return `false`: the flow's packets are not needed at all (onUpdate is then not called for it).
    * `flowStartUs`: the time of the flow's first packet (`pkt`'s when omitted; the pipeline passes it to lazy
-   * meters, whose `pkt` may be a later one; see above).
+   * meters, whose `pkt` may be a later one; see above). `dir`: `pkt`'s direction in the flow, as onUpdate's (the
+   * pipeline passes it; 0 when omitted).
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a meter that never finishes early keeps returning nothing.
-  onInit(slot: number, pkt: PacketView, flowStartUs?: number): boolean | void;
+  onInit(slot: number, pkt: PacketView, flowStartUs?: number, dir?: 0 | 1): boolean | void;
   /** May return `false`: no later packet of this flow is needed (see "Early finish" above). */
   // biome-ignore lint/suspicious/noConfusingVoidType: as onInit.
   onUpdate(slot: number, pkt: PacketView, dir: 0 | 1): boolean | void;

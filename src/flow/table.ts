@@ -43,7 +43,8 @@ export const DEFAULT_FLOW_OPTIONS: FlowTableOptions = {
 
 /** What the table tells its owner: a slot was taken by a new flow, a packet joined a flow, a flow ended. */
 export interface FlowListener {
-  onFlowStart(slot: number, pkt: PacketView): void;
+  /** `dir`: the creating packet's direction in the new flow (1 when --local-net made its receiver src). */
+  onFlowStart(slot: number, pkt: PacketView, dir: 0 | 1): void;
   onFlowPacket(slot: number, pkt: PacketView, dir: 0 | 1): void;
   onFlowEnd(slot: number, reason: number): void;
   onResize(capacity: number): void;
@@ -323,7 +324,7 @@ export class FlowTable {
     this.indexInsert(slot);
     this.lruAppend(slot);
     this.live++;
-    this.listener.onFlowStart(slot, pkt);
+    this.listener.onFlowStart(slot, pkt, srcIsA === aToB ? 0 : 1);
     return slot;
   }
 

@@ -301,8 +301,8 @@ describe('DnsMeter: context joined to later flows', () => {
     );
     // A flow whose first packet the table attributed to dst (dir 1): the server is that packet's source.
     const slot = 40;
-    d.m.onInit(slot, at(tcpFrame({ src: '2001:db8::1', dst: c6, sport: 443, dport: 40000, flags: 'SA' }), 3));
-    d.m.onUpdate(slot, pv, 1);
+    const first = at(tcpFrame({ src: '2001:db8::1', dst: c6, sport: 443, dport: 40000, flags: 'SA' }), 3);
+    assert.equal(d.m.onInit(slot, first, first.tsUs, 1), false, 'not DNS: no packet needed after the context');
     const ctx = d.close(slot).dns_context as Record<string, unknown>;
     assert.equal(ctx.name, 'v6.example');
     assert.equal(ctx.client_queries, 1);

@@ -77,7 +77,7 @@ function view(frame: Uint8Array): PacketView {
   return v;
 }
 
-test('onInit declines flows of other transports; onUpdate declines once decided', () => {
+test('onInit declines flows of other transports (DNS: of other ports); onUpdate declines once decided', () => {
   const meters = new Map(defaultMeters().map((m) => [m.name, m]));
   for (const m of meters.values()) m.resize(4);
   // A UDP datagram to port 9999 carrying 'hello': not TCP (no TLS-over-TCP session, HTTP or SSH), not QUIC.
@@ -86,8 +86,9 @@ test('onInit declines flows of other transports; onUpdate declines once decided'
   assert.equal(meters.get('ssh')!.onInit(0, udp), false);
   assert.notEqual(meters.get('quic')!.onInit(0, udp), false);
   assert.equal(meters.get('quic')!.onUpdate(0, udp, 0), false, 'no long header: not QUIC');
-  assert.notEqual(meters.get('dns')!.onInit(0, udp), false);
-  assert.equal(meters.get('dns')!.onUpdate(0, udp, 0), false, 'not port 53/5353: done after the context');
+  assert.equal(meters.get('dns')!.onInit(0, udp), false, 'not port 53/5353: done once the context is taken');
+  const query = view(udpFrame({ src: '10.0.0.1', dst: '10.0.0.2', sport: 40000, dport: 53, payload: bytes('hello') }));
+  assert.notEqual(meters.get('dns')!.onInit(2, query), false, 'port 53: its messages are wanted');
   // A TCP segment whose first payload is plain text: QUIC declines at once, HTTP and SSH after that payload
   // (both directions are decided only when the other one has spoken too).
   const tcp = view(
