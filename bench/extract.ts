@@ -22,6 +22,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundledChild } from './child.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = path.resolve(ROOT, '../shared');
@@ -108,11 +109,12 @@ interface Row {
   bin: string;
 }
 
-function commands(file: string, scratch: string): Row[] {
+function commands(file: string, scratch: string, child: string): Row[] {
   const q = `'${file}'`;
   const fs = `node bin/flowsieve.js extract ${q} -q`;
-  // The library pipeline without an output (feature-cost rows): bench/meters.ts's child, one implementation.
-  const self = `node --import tsx bench/meters.ts --child`;
+  // The library pipeline without an output (feature-cost rows): bench/meters.ts's child, one implementation,
+  // bundled as the CLI is (bench/child.ts).
+  const self = child;
   return [
     {
       name: 'flowsieve extract → Parquet, all default features, 1 thread',
@@ -213,6 +215,9 @@ async function main(): Promise<void> {
     { name: 'mixed', file: path.join(BENCH_DIR, 'mixed500.pcap'), inputs: [] },
   ].filter((c) => !args.only || c.name === args.only);
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'flowsieve-bench-'));
+  const child = bundledChild(scratch)
+    .map((a) => `'${a}'`)
+    .join(' ');
   const load = os
     .loadavg()
     .map((x) => x.toFixed(1))
@@ -240,7 +245,7 @@ async function main(): Promise<void> {
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
       );
       process.stderr.write(`${c.name}: ${packets} packets\n`);
-      for (const row of commands(c.file, scratch)) {
+      for (const row of commands(c.file, scratch, child)) {
         if (!has(row.bin)) {
           out.push(`| ${row.name} | not installed | | | | | |`);
           continue;
