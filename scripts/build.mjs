@@ -2,7 +2,9 @@
 // ~150 modules on every run: `flowsieve --version` 0.66 s → 0.25 s wall, and each `--threads` worker likewise.
 // Plain JavaScript on purpose: npm runs it from "prepare" during `npm ci`, before anything else is set up.
 // bin/flowsieve.js uses the bundle only while it is newer than every file under src/.
-// Usage: node scripts/build.mjs [--outdir DIR]   (DIR defaults to dist; tests build elsewhere)
+// Usage: node scripts/build.mjs [--outdir DIR] [--entry FILE]
+//   DIR defaults to dist (tests build elsewhere); --entry bundles FILE alone, as DIR/<its name>.mjs, with the same
+//   options (the benchmarks' pipeline child, bench/child.ts, so it starts as the CLI does).
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +13,18 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const at = process.argv.indexOf('--outdir');
 const outdir = resolve(root, at > 0 ? process.argv[at + 1] : 'dist');
+const entry = process.argv.indexOf('--entry');
 rmSync(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: {
-    'cli/main': 'src/cli/main.ts',
-    'parallel/worker': 'src/parallel/worker.ts',
-    'output/encoder-worker': 'src/output/encoder-worker.ts',
-  },
+  entryPoints:
+    entry > 0
+      ? [process.argv[entry + 1]]
+      : {
+          'cli/main': 'src/cli/main.ts',
+          'parallel/worker': 'src/parallel/worker.ts',
+          'output/encoder-worker': 'src/output/encoder-worker.ts',
+        },
   outdir,
   outExtension: { '.js': '.mjs' },
   bundle: true,
