@@ -40,8 +40,8 @@ export class FlowRecord {
  * in that order). The identity columns are named stores in the constructor: every row then has the same
  * shape from the same store sites (copying them from an object literal, as FlowRecord's constructor does, is a
  * megamorphic keyed store per column: 250–310 against 35–70 ns per row, micro-benchmark, 300k rows, Node 20), and
- * V8 sizes the object from the constructor's stores. Stores made after construction, as the base class's empty
- * constructor left all of them, gave rows of 9 in-object fields whose further properties (the last identity
+ * V8 sizes the object from the constructor's stores. Stores made after construction, as the earlier
+ * `FlowRecord.ofFlow` made all of them on an empty FlowRecord, gave rows of 9 in-object fields whose further properties (the last identity
  * columns, the stats vector, each meter's group) went to a separate property array, reallocated as it grew by
  * three: flowEnd then allocated ~320 bytes per row (lab500, sampling heap profiler).
  *
