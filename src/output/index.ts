@@ -12,7 +12,7 @@ import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { CIC2017_COLUMNS } from './cic2017.ts';
 import { uniqueColumns } from './columns.ts';
 import { csvLine, csvRowWriter } from './csv.ts';
-import { jsonLine } from './jsonl.ts';
+import { writeJsonLine } from './jsonl.ts';
 import { type EncodedRowGroup, ParquetRowWriter } from './parquet.ts';
 import { encoded, OutputError, TextWriter } from './text.ts';
 
@@ -71,7 +71,7 @@ export function lineFormat(spec: LineFormatSpec): LineFormat {
   if (format === 'jsonl') {
     return {
       header: undefined,
-      write: (w, row) => w.write(jsonLine(row)),
+      write: writeJsonLine,
       hasFlowId: true,
       idPrefix: encoded('{"flow_id":'),
     };

@@ -1,76 +1,138 @@
 /**
- * JSON lines: one flow per line, the text `JSON.stringify(row)` gives, built without the intermediate object.
+ * JSON lines: one flow per line, the text `JSON.stringify(row)` gives, written as bytes into the output buffer.
  *
  * `JSON.stringify(flowRecord)` calls FlowRecord.toJSON (src/features/record.ts), which copies ~110 statistics out
  * of the row's Float64Array into a fresh plain object before it is serialised; on the lab500 capture (132k flows,
- * 450 MB of JSON) that was ≈ 40 % of `extract -o x.jsonl` (node --cpu-prof). Here the same text is concatenated
- * straight from the row: own properties in order (groups deferred), then the statistics (`null` for NaN and, as
- * JSON does, for ±Infinity), then the groups; strings, arrays and groups go through JSON.stringify itself, so their
- * escaping and formatting is exactly JSON's. Writing the pieces byte by byte into the output buffer instead
- * (as the CSV writer does) was slower here: the field names are long (bench/results.md, "Output cost").
+ * 450 MB of JSON) that was ≈ 40 % of `extract -o x.jsonl` (node --cpu-prof). Here the same text is written straight
+ * from the row: own properties in order (groups deferred), then the statistics (`null` for NaN and, as JSON does,
+ * for ±Infinity), then the groups. Field names are pre-encoded, numbers written digit by digit (TextWriter.number),
+ * strings through JSON.stringify itself, and any value JSON.stringify treats specially (a toJSON method, a prototype
+ * other than Object's or Array's, a typed array, a bigint) is left to JSON.stringify, so the text is exactly JSON's.
+ * The line used to be concatenated as a string of ~300 pieces, which writing then flattened and encoded; as bytes,
+ * lab500 → JSONL on stdout took 2.7 instead of 3.25 s (bench/results.md, 2026-11-26 session notes).
  */
 import { FlowRecord, statsVector } from '../features/record.ts';
 import { STATS_COLUMNS } from '../features/stats.ts';
+import { encoded, type TextWriter } from './text.ts';
 
-/** `,"key":` per statistics column, in vector order (the line's first field drops the comma). */
-const STATS_PREFIX = STATS_COLUMNS.map((c) => `,${JSON.stringify(c.key)}:`);
-/** `,"key":` per own property name seen so far (identity columns, source_file, groups). */
-const keyPrefixes = new Map<string, string>();
+/** `"key":` per statistics column, in vector order, as bytes. */
+const STATS_KEY_BYTES = STATS_COLUMNS.map((c) => encoded(`${JSON.stringify(c.key)}:`));
+/**
+ * `"key":` as bytes per property name seen so far (identity columns, source_file, groups and their fields), up to
+ * KEY_CACHE_SIZE names: meters' names are a few hundred, and a name taken from traffic must not grow it forever.
+ */
+const keyBytes = new Map<string, Uint8Array>();
+const KEY_CACHE_SIZE = 4096;
+const NULL_BYTES = encoded('null');
+const TRUE_BYTES = encoded('true');
+const FALSE_BYTES = encoded('false');
+const COMMA = 0x2c;
+/** Nesting past which a value is left to JSON.stringify (meters' groups are 2–3 levels deep). */
+const MAX_DEPTH = 8;
 
-function keyPrefix(k: string): string {
-  let p = keyPrefixes.get(k);
-  if (p === undefined) {
-    p = `,${JSON.stringify(k)}:`;
-    keyPrefixes.set(k, p);
+function writeKey(w: TextWriter, k: string, first: boolean): void {
+  if (!first) w.byte(COMMA);
+  let b = keyBytes.get(k);
+  if (b === undefined) {
+    if (keyBytes.size >= KEY_CACHE_SIZE) {
+      w.write(`${JSON.stringify(k)}:`);
+      return;
+    }
+    b = encoded(`${JSON.stringify(k)}:`);
+    keyBytes.set(k, b);
   }
-  return p;
+  w.bytes(b);
+}
+
+/** Whether JSON.stringify drops an object property holding `v` (and writes null for it in an array). */
+function omitted(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
 /**
- * The prefix of the next field of a line being built: without its comma right after the opening brace. The line is
- * built from `{` on and closed with `}` appended, never sliced: slicing the rope of ~300 pieces flattened it into a
- * copy, and writing it flattened it a second time (lab500: the slice line was about a third of jsonLine's time,
- * node --cpu-prof).
+ * `v` as JSON.stringify writes it (not an omitted value): numbers, strings, booleans, null, plain arrays and plain
+ * objects by hand; anything else (a toJSON method, another prototype, a typed array, a bigint, deep nesting) through
+ * JSON.stringify itself, so the text stays exactly JSON's.
  */
-function sep(s: string, prefix: string): string {
-  return s.length === 1 ? prefix.slice(1) : prefix;
+function writeValue(w: TextWriter, v: unknown, depth: number): void {
+  if (typeof v === 'number') {
+    if (v - v === 0) w.number(v);
+    else w.bytes(NULL_BYTES);
+  } else if (typeof v === 'string') w.write(JSON.stringify(v));
+  else if (v === null) w.bytes(NULL_BYTES);
+  else if (typeof v === 'boolean') w.bytes(v ? TRUE_BYTES : FALSE_BYTES);
+  else if (typeof v !== 'object' || depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    w.write(JSON.stringify(v) as string);
+  else if (Array.isArray(v)) {
+    w.byte(0x5b);
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) w.byte(COMMA);
+      const x: unknown = v[i];
+      if (omitted(x)) w.bytes(NULL_BYTES);
+      else writeValue(w, x, depth + 1);
+    }
+    w.byte(0x5d);
+  } else {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) {
+      w.write(JSON.stringify(v) as string);
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    w.byte(0x7b);
+    let first = true;
+    for (const k in o) {
+      if (!Object.hasOwn(o, k)) continue;
+      const x = o[k];
+      if (omitted(x)) continue;
+      writeKey(w, k, first);
+      first = false;
+      writeValue(w, x, depth + 1);
+    }
+    w.byte(0x7d);
+  }
 }
 
-/** One row as a JSON line (newline included): character for character `${JSON.stringify(row)}\n`. */
-export function jsonLine(row: Record<string, unknown>): string {
-  if (!(row instanceof FlowRecord)) return `${JSON.stringify(row)}\n`;
-  let s = '{';
+/** One row as a JSON line (newline included): the bytes of `${JSON.stringify(row)}\n`. */
+export function writeJsonLine(w: TextWriter, row: Record<string, unknown>): void {
+  const vec = row instanceof FlowRecord ? statsVector(row) : undefined;
+  if (vec === undefined) {
+    // Any other row (a plain object, or a record without statistics) is written as any value is.
+    writeValue(w, row, 0);
+    w.byte(0x0a);
+    return;
+  }
+  w.byte(0x7b);
   const keys = Object.keys(row);
+  let first = true;
   let groups = 0;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
     const v = row[k];
-    if (typeof v === 'number') s += sep(s, keyPrefix(k)) + (v - v === 0 ? `${v}` : 'null');
-    else if (typeof v === 'string') s += sep(s, keyPrefix(k)) + JSON.stringify(v);
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      // A group (an object that is not an array): written after the statistics, as FlowRecord.toJSON orders it.
-      groups++;
-    } else {
-      // Arrays, booleans, null; undefined (and functions, symbols) drop the key, as in JSON.stringify.
-      const j = JSON.stringify(v) as string | undefined;
-      if (j !== undefined) s += sep(s, keyPrefix(k)) + j;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) groups++;
+    else if (!omitted(v)) {
+      writeKey(w, k, first);
+      first = false;
+      writeValue(w, v, 1);
     }
   }
-  const vec = statsVector(row);
-  if (vec !== undefined) {
-    for (let i = 0; i < STATS_PREFIX.length; i++) {
-      const x = vec[i]!;
-      s += sep(s, STATS_PREFIX[i]!) + (x - x === 0 ? `${x}` : 'null');
-    }
+  for (let i = 0; i < STATS_KEY_BYTES.length; i++) {
+    if (!first) w.byte(COMMA);
+    first = false;
+    w.bytes(STATS_KEY_BYTES[i]!);
+    const x = vec[i]!;
+    if (x - x === 0) w.number(x);
+    else w.bytes(NULL_BYTES);
   }
   if (groups > 0) {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const v = row[k];
       if (v === null || typeof v !== 'object' || Array.isArray(v)) continue;
-      const j = JSON.stringify(v) as string | undefined;
-      if (j !== undefined) s += sep(s, keyPrefix(k)) + j;
+      writeKey(w, k, false);
+      writeValue(w, v, 1);
     }
   }
-  return `${s}}\n`;
+  w.byte(0x7d);
+  w.byte(0x0a);
 }

@@ -13,7 +13,8 @@ import { defaultMeters } from '../../src/features/index.ts';
 import type { FlowRow } from '../../src/features/meter.ts';
 import { FinishedFlow, FlowRecord, statsVector } from '../../src/features/record.ts';
 import { STATS_COLUMNS } from '../../src/features/stats.ts';
-import { jsonLine } from '../../src/output/jsonl.ts';
+import { writeJsonLine } from '../../src/output/jsonl.ts';
+import { TextWriter } from '../../src/output/text.ts';
 import { FlowPipeline, IDENTITY_COLUMNS } from '../../src/pipeline.ts';
 import { writePcap } from '../helpers/pcap-writer.ts';
 import { exchanges } from '../helpers/traffic.ts';
@@ -32,7 +33,7 @@ test('a FinishedFlow is a FlowRecord with the identity columns in IDENTITY_COLUM
   assert.equal(typeof (row as unknown as FlowRecord).toJSON, 'function');
 });
 
-test('pipeline rows: statistics getters read the vector, toJSON and jsonLine give JSON.stringify order', async () => {
+test('pipeline rows: statistics getters read the vector, toJSON and writeJsonLine give JSON.stringify order', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-record-'));
   try {
     const file = path.join(dir, 'x.pcap');
@@ -60,7 +61,9 @@ test('pipeline rows: statistics getters read the vector, toJSON and jsonLine giv
         IDENTITY_COLUMNS.map((c) => c.key),
       );
       assert.equal(keys[IDENTITY_COLUMNS.length], STATS_COLUMNS[0]!.key);
-      assert.equal(jsonLine(row), `${JSON.stringify(row)}\n`);
+      const w = TextWriter.inMemory(1 << 16);
+      writeJsonLine(w, row);
+      assert.equal(Buffer.from(w.take(16)).toString('utf8'), `${JSON.stringify(row)}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { FlowRecord } from '../../src/features/record.ts';
 import { STATS_COLUMNS, STATS_INDEX, STATS_VECTOR } from '../../src/features/stats.ts';
 import { columnAccessor } from '../../src/output/columns.ts';
 import { csvLine, csvRowWriter } from '../../src/output/csv.ts';
-import { jsonLine } from '../../src/output/jsonl.ts';
+import { writeJsonLine } from '../../src/output/jsonl.ts';
 import { TextWriter } from '../../src/output/text.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'flowsieve-text-'));
@@ -43,6 +43,11 @@ test('TextWriter.number prints what String() prints', () => {
     100,
     2 ** 31,
     -(2 ** 31),
+    // Around the 32-bit path's limits and each digit count.
+    ...Array.from({ length: 10 }, (_, k) => [10 ** (k + 1) - 1, 10 ** (k + 1)]).flat(),
+    2 ** 32 - 1,
+    2 ** 32,
+    -(2 ** 32),
     2 ** 53 - 1,
     -(2 ** 53 - 1),
     2 ** 53,
@@ -54,7 +59,15 @@ test('TextWriter.number prints what String() prints', () => {
   ];
   fc.assert(
     fc.property(
-      fc.array(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), fc.constantFrom(...edge))),
+      fc.array(
+        fc.oneof(
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.integer(),
+          fc.maxSafeInteger(),
+          fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((n) => n * 3),
+          fc.constantFrom(...edge),
+        ),
+      ),
       (xs) => {
         const text = written((w) => {
           for (const x of xs) {
@@ -107,14 +120,43 @@ const rowArb = fc.tuple(fc.array(fc.tuple(keyArb, valueArb), { maxLength: 8 }), 
   return row;
 });
 
-test('jsonLine gives JSON.stringify(row) character for character', () => {
+/** Values JSON.stringify treats specially, for the byte writer's fallbacks (toJSON, other prototypes, omission). */
+const oddArb = fc.oneof(
+  fc.constantFrom(
+    new Date(0),
+    new Map([[1, 2]]),
+    Float64Array.of(1.5, Number.NaN),
+    () => 1,
+    Symbol('s'),
+    { toJSON: () => 'own' },
+    Object.assign(Object.create(null), { b: 1, 2: 'two', a: [undefined, () => 0] }),
+    { 10: 'ten', 2: 'two', z: -0, y: Number.POSITIVE_INFINITY },
+    [[[[[[[[[[1, { deep: [2] }]]]]]]]]]],
+  ),
+  valueArb,
+);
+const oddRowArb = fc
+  .tuple(rowArb, fc.array(fc.tuple(keyArb, fc.dictionary(fc.string({ maxLength: 4 }), oddArb, { maxKeys: 5 }))))
+  .map(([row, groups]) => {
+    for (const [k, g] of groups) row[k] = g;
+    return row;
+  });
+
+test('writeJsonLine writes the bytes of JSON.stringify(row)', () => {
   fc.assert(
-    fc.property(rowArb, (row) => {
-      assert.equal(jsonLine(row), `${JSON.stringify(row)}\n`);
+    fc.property(oddRowArb, (row) => {
+      // A small buffer: flushes fall inside field names, numbers and groups.
+      assert.equal(
+        written((w) => writeJsonLine(w, row), 64),
+        `${JSON.stringify(row)}\n`,
+      );
       const plainRow = { ...row };
-      assert.equal(jsonLine(plainRow), `${JSON.stringify(plainRow)}\n`);
+      assert.equal(
+        written((w) => writeJsonLine(w, plainRow), 64),
+        `${JSON.stringify(plainRow)}\n`,
+      );
     }),
-    { numRuns: 300 },
+    { numRuns: 400 },
   );
 });
 
