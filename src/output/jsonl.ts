@@ -8,8 +8,9 @@
  * for ±Infinity), then the groups. Field names are pre-encoded, numbers written digit by digit (TextWriter.number),
  * strings through JSON.stringify itself, and any value JSON.stringify treats specially (a toJSON method, a prototype
  * other than Object's or Array's, a typed array, a bigint) is left to JSON.stringify, so the text is exactly JSON's.
- * The line used to be concatenated as a string of ~300 pieces, which writing then flattened and encoded; as bytes,
- * lab500 → JSONL on stdout took 2.7 instead of 3.25 s (bench/results.md, 2026-11-26 session notes).
+ * The line used to be concatenated as a string of ~300 pieces, which writing then flattened and encoded. As bytes,
+ * `extract -o - --format jsonl` (3 interleaved runs, medians): lab500 3.05 → 2.58 s, mixed500 7.60 → 6.67 s, the
+ * output identical (bench/results.md, 2026-11-26 session notes).
  */
 import { FlowRecord, statsVector } from '../features/record.ts';
 import { STATS_COLUMNS } from '../features/stats.ts';
@@ -49,6 +50,35 @@ function omitted(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
+/** Strings longer than this go to JSON.stringify directly (its scan is native; the copy below is per character). */
+const SHORT_STRING = 256;
+
+/**
+ * A string as JSON.stringify writes it. Printable ASCII without a quote or backslash (names, versions, fingerprints,
+ * most of the strings of a flow) needs no escape and is copied as it is, without a native call; any other string,
+ * or a long one, goes through JSON.stringify.
+ */
+function writeString(w: TextWriter, s: string): void {
+  const n = s.length;
+  if (n <= SHORT_STRING && w.room(n + 2)) {
+    const buf = w.buf;
+    let p = w.pos;
+    buf[p++] = 0x22;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) break;
+      buf[p++] = c;
+    }
+    if (i === n) {
+      buf[p++] = 0x22;
+      w.pos = p;
+      return;
+    }
+  }
+  w.write(JSON.stringify(s));
+}
+
 /**
  * `v` as JSON.stringify writes it (not an omitted value): numbers, strings, booleans, null, plain arrays and plain
  * objects by hand; anything else (a toJSON method, another prototype, a typed array, a bigint, deep nesting) through
@@ -58,7 +88,7 @@ function writeValue(w: TextWriter, v: unknown, depth: number): void {
   if (typeof v === 'number') {
     if (v - v === 0) w.number(v);
     else w.bytes(NULL_BYTES);
-  } else if (typeof v === 'string') w.write(JSON.stringify(v));
+  } else if (typeof v === 'string') writeString(w, v);
   else if (v === null) w.bytes(NULL_BYTES);
   else if (typeof v === 'boolean') w.bytes(v ? TRUE_BYTES : FALSE_BYTES);
   else if (typeof v !== 'object' || depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function')
@@ -68,7 +98,11 @@ function writeValue(w: TextWriter, v: unknown, depth: number): void {
     for (let i = 0; i < v.length; i++) {
       if (i > 0) w.byte(COMMA);
       const x: unknown = v[i];
-      if (omitted(x)) w.bytes(NULL_BYTES);
+      // Most elements are numbers (SPLT lengths and times, counts): written here rather than through a call.
+      if (typeof x === 'number') {
+        if (x - x === 0) w.number(x);
+        else w.bytes(NULL_BYTES);
+      } else if (omitted(x)) w.bytes(NULL_BYTES);
       else writeValue(w, x, depth + 1);
     }
     w.byte(0x5d);
@@ -78,12 +112,14 @@ function writeValue(w: TextWriter, v: unknown, depth: number): void {
       w.write(JSON.stringify(v) as string);
       return;
     }
-    const o = v as Record<string, unknown>;
+    // Own enumerable string keys in JSON.stringify's order, and their values in one pass (see writeJsonLine).
+    const keys = Object.keys(v);
+    const values = Object.values(v);
     w.byte(0x7b);
     let first = true;
-    for (const k in o) {
-      if (!Object.hasOwn(o, k)) continue;
-      const x = o[k];
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const x = values[i];
       if (omitted(x)) continue;
       writeKey(w, k, first);
       first = false;
@@ -104,11 +140,14 @@ export function writeJsonLine(w: TextWriter, row: Record<string, unknown>): void
   }
   w.byte(0x7b);
   const keys = Object.keys(row);
+  // The values in the same order, read in one pass: `row[k]` with a different k each time is a megamorphic keyed
+  // load per property (mixed500 → JSONL: ~150 ms of the line writer, node --cpu-prof).
+  const values = Object.values(row);
   let first = true;
   let groups = 0;
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
-    const v = row[k];
+    const v = values[i];
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) groups++;
     else if (!omitted(v)) {
       writeKey(w, k, first);
@@ -127,7 +166,7 @@ export function writeJsonLine(w: TextWriter, row: Record<string, unknown>): void
   if (groups > 0) {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
-      const v = row[k];
+      const v = values[i];
       if (v === null || typeof v !== 'object' || Array.isArray(v)) continue;
       writeKey(w, k, false);
       writeValue(w, v, 1);

@@ -132,6 +132,13 @@ const oddArb = fc.oneof(
     Object.assign(Object.create(null), { b: 1, 2: 'two', a: [undefined, () => 0] }),
     { 10: 'ten', 2: 'two', z: -0, y: Number.POSITIVE_INFINITY },
     [[[[[[[[[[1, { deep: [2] }]]]]]]]]]],
+    // Strings around the copied-as-is path: a lone surrogate, DEL, long ones with and without escapes.
+    '\ud800x',
+    'a\x7f',
+    'back\\slash',
+    'a'.repeat(300),
+    `${'b'.repeat(255)}"`,
+    'c'.repeat(256),
   ),
   valueArb,
 );
