@@ -12,6 +12,7 @@ import type { FlowRow } from './features/meter.ts';
 import type { FlowTableOptions } from './flow/table.ts';
 import { loadModel } from './ml/model.ts';
 import { type Dialect, type FlowSink, type OutputFormat, openSink, outputFormat } from './output/index.ts';
+import type { ParquetCompression } from './output/parquet.ts';
 import { runParallelExtract } from './parallel/extract.ts';
 import {
   type ExtractOptions,
@@ -32,6 +33,8 @@ export interface ExtractRequest {
   output?: string;
   format?: OutputFormat;
   dialect?: Dialect;
+  /** Parquet column chunk compression (default gzip). */
+  compression?: ParquetCompression;
   flow?: Partial<FlowTableOptions>;
   features?: FeatureOptions;
   /** Called for every finished flow (after it is written, when an output is given). */
@@ -52,7 +55,14 @@ export async function extract(req: ExtractRequest): Promise<{ stats: ExtractStat
   const encoderThread = threads === 2 && !several && !!req.output && outputFormat(req.output, req.format) === 'parquet';
   // The output is opened before any input is read: an unwritable path fails at once.
   const sink: FlowSink | undefined = req.output
-    ? openSink({ path: req.output, format: req.format, dialect: req.dialect, columns, encoderThread })
+    ? openSink({
+        path: req.output,
+        format: req.format,
+        dialect: req.dialect,
+        columns,
+        encoderThread,
+        compression: req.compression,
+      })
     : undefined;
   let stats: ExtractStats;
   try {

@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type ExtractRequest, extract } from '../api.ts';
 import { parseCidr } from '../flow/key.ts';
+import { PARQUET_COMPRESSIONS, type ParquetCompression } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import {
   captureWarnings,
@@ -104,6 +105,10 @@ export function register(program: Command): void {
     .option('--dialect <dialect>', 'default | cic2017 (the exact CIC-IDS2017 85-column CSV)', 'default')
     .option('--stats <file>', 'write the run counters as JSON')
     .option(
+      '--compression <codec>',
+      'Parquet column compression: gzip (default; every reader has it) | brotli (faster) | none',
+    )
+    .option(
       '--threads <n>',
       'threads: 2 with one input and Parquet output encodes on the second; otherwise one file is sharded by flow hash, several files read in parallel',
       '1',
@@ -126,6 +131,7 @@ Examples:
         output: string;
         format?: string;
         dialect: string;
+        compression?: string;
         stats?: string;
         quiet?: boolean;
         threads: string;
@@ -136,6 +142,8 @@ Examples:
       if (!['default', 'cic2017'].includes(o.dialect))
         throw new UserError(`--dialect: expected default or cic2017, got '${o.dialect}'`);
       if (o.dialect === 'cic2017' && !o.format && o.output === '-') o.format = 'csv';
+      if (o.compression !== undefined && !PARQUET_COMPRESSIONS.includes(o.compression as ParquetCompression))
+        throw new UserError(`--compression: expected ${PARQUET_COMPRESSIONS.join(', ')}, got '${o.compression}'`);
       const bar = progressBar('extract', o.quiet === true);
       const { flow, features } = flowRequestFromCli(o, o.dialect);
       const result = await extract({
@@ -143,6 +151,7 @@ Examples:
         output: o.output,
         format: o.format as 'csv' | 'jsonl' | 'parquet' | undefined,
         dialect: o.dialect as 'default' | 'cic2017',
+        compression: o.compression as ParquetCompression | undefined,
         flow,
         features,
         threads: parsePositiveInt('--threads', o.threads),

@@ -17,11 +17,12 @@
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import type { ColumnSpec } from '../features/meter.ts';
 import { startWorker } from '../util/worker.ts';
-import type { ColumnsSnapshot, EncodedRowGroup } from './parquet.ts';
+import type { ColumnsSnapshot, EncodedRowGroup, ParquetCompression } from './parquet.ts';
 
 /** workerData of ./encoder-worker.ts. */
 export interface EncoderData {
   columns: readonly ColumnSpec[];
+  compression: ParquetCompression;
   /** Where replies go (the writer reads the other end synchronously). */
   port: MessagePort;
   /** [0]: replies posted so far. */
@@ -55,9 +56,9 @@ export class EncoderThread {
   private waiting = 0;
   private failure: Error | undefined;
 
-  constructor(columns: readonly ColumnSpec[]) {
+  constructor(columns: readonly ColumnSpec[], compression: ParquetCompression) {
     const { port1, port2 } = new MessageChannel();
-    const data: EncoderData = { columns, port: port2, signal: this.signal };
+    const data: EncoderData = { columns, compression, port: port2, signal: this.signal };
     this.worker = startWorker('output/encoder-worker', data, [port2]);
     // The process ends when extraction does; close() stops the thread.
     this.worker.unref();

@@ -6,10 +6,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { EncoderData, EncoderReply } from './encoder-thread.ts';
 import { ChunkEncoder, ColumnBuffers, type ColumnsSnapshot, ownedRowGroup } from './parquet.ts';
 
-const { columns, port, signal } = workerData as EncoderData;
+const { columns, compression, port, signal } = workerData as EncoderData;
 // The column layout (kinds, groups, stats positions), computed as the writer's buffers compute it.
 const layout = new ColumnBuffers(columns, 0);
-const encoder = new ChunkEncoder();
+const encoder = new ChunkEncoder(compression);
 
 parentPort!.on('message', (snapshot: ColumnsSnapshot) => {
   let reply: EncoderReply;

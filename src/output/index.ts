@@ -13,7 +13,7 @@ import { CIC2017_COLUMNS } from './cic2017.ts';
 import { uniqueColumns } from './columns.ts';
 import { csvLine, csvRowWriter } from './csv.ts';
 import { writeJsonLine } from './jsonl.ts';
-import { type EncodedRowGroup, ParquetRowWriter } from './parquet.ts';
+import { type EncodedRowGroup, type ParquetCompression, ParquetRowWriter } from './parquet.ts';
 import { encoded, OutputError, TextWriter } from './text.ts';
 
 export { OutputError };
@@ -103,6 +103,8 @@ export interface SinkOptions {
   rowGroupSize?: number;
   /** Parquet: encode row groups on a thread of their own (./encoder-thread.ts); other formats ignore it. */
   encoderThread?: boolean;
+  /** Parquet column chunk compression (default gzip); an error with another format. */
+  compression?: ParquetCompression;
 }
 
 export interface FlowSink {
@@ -119,6 +121,8 @@ export interface FlowSink {
    */
   readonly columnar?: {
     readonly columns: readonly ColumnSpec[];
+    /** The codec the workers compress their column chunks with. */
+    readonly compression: ParquetCompression;
     write(group: EncodedRowGroup, flowIds?: Float64Array): void;
   };
   /**
@@ -171,6 +175,9 @@ export function openSink(opts: SinkOptions): FlowSink {
   const dialect = opts.dialect ?? 'default';
   if (dialect === 'cic2017' && format !== 'csv')
     throw new OutputError('dialect_format', '--dialect cic2017 writes CSV only');
+  if (opts.compression !== undefined && format !== 'parquet')
+    throw new OutputError('compression_format', '--compression applies to Parquet output only');
+  const compression = opts.compression ?? 'gzip';
   const tmp = toStdout ? '' : `${opts.path}.${process.pid}.tmp`;
   let fd: number;
   try {
@@ -210,6 +217,7 @@ export function openSink(opts: SinkOptions): FlowSink {
       columns,
       opts.rowGroupSize ?? PARQUET_ROW_GROUP_ROWS,
       opts.encoderThread === true,
+      compression,
     );
     return {
       get rows() {
@@ -221,6 +229,7 @@ export function openSink(opts: SinkOptions): FlowSink {
       },
       columnar: {
         columns,
+        compression,
         write(group, flowIds) {
           rows += group.rows;
           writer.addEncoded(group, flowIds);

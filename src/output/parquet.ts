@@ -8,8 +8,8 @@
  * the same physical types, names and nesting the apache-arrow + parquet-wasm writer produced, so DuckDB, Arrow and
  * parquet-wasm read back the same types and values. Encodings: definition/repetition levels RLE (the
  * RLE/bit-packing hybrid); values RLE_DICTIONARY with a PLAIN dictionary page when a chunk has few distinct values
- * (most of the ~200 flow columns), else PLAIN. A chunk of at least GZIP_MIN_BYTES is GZIP-compressed (node:zlib)
- * when that makes it smaller; smaller chunks (all-null protocol columns, dictionary chunks of a few bytes) stay
+ * (most of the ~200 flow columns), else PLAIN. A chunk of at least GZIP_MIN_BYTES is GZIP-compressed (node:zlib;
+ * or BROTLI, or not at all: ParquetCompression) when that makes it smaller; smaller chunks (all-null protocol columns, dictionary chunks of a few bytes) stay
  * UNCOMPRESSED, since each zlib call costs ~50–100 µs of set-up. Column chunk statistics: null_count always,
  * min/max for INT64 and DOUBLE (TYPE_ORDER, NaN excluded, nan_count given), so DuckDB can skip row groups.
  *
@@ -29,7 +29,7 @@
  */
 import { writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib';
 import { type ColumnSpec, flatName } from '../features/meter.ts';
 import { statsVector } from '../features/record.ts';
 import { STATS_COLUMNS, STATS_INDEX } from '../features/stats.ts';
@@ -46,6 +46,7 @@ const ENC_RLE = 3;
 const ENC_RLE_DICTIONARY = 8;
 const CODEC_UNCOMPRESSED = 0;
 const CODEC_GZIP = 2;
+const CODEC_BROTLI = 4;
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
 const REP_OPTIONAL = 1;
@@ -57,6 +58,22 @@ const CONVERTED_LIST = 3;
 const GZIP_MIN_BYTES = 2048;
 /** deflate level 1: on this data (mostly dictionary indices) levels 6–9 gave a few % smaller files for 2× the time. */
 const GZIP_LEVEL = 1;
+
+/**
+ * Column chunk compression. gzip (the default) is the codec every Parquet reader has (Spark and Hive included).
+ * brotli at quality 1 compresses the same chunks in about half the time, the file a few % larger; none skips
+ * compression. Measured on the column chunks of mixed500 → Parquet (48 MB before compression, 1,775 chunks of at
+ * least 2 KB, node:zlib, best of 2): gzip level 1 600 ms → 24.2 MB; brotli quality 1 330 ms → 25.9 MB; quality 0
+ * 214 ms → 27.6 MB; quality 2 450 ms → 23.6 MB. Whole files: 25.3 MB gzip, 27.1 MB brotli, 49.5 MB none.
+ */
+export type ParquetCompression = 'gzip' | 'brotli' | 'none';
+export const PARQUET_COMPRESSIONS: readonly ParquetCompression[] = ['gzip', 'brotli', 'none'];
+const BROTLI_OPTIONS = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 1 } };
+
+/** `body` compressed with `codec` (CODEC_GZIP or CODEC_BROTLI). */
+function compress(codec: number, body: Uint8Array): Uint8Array {
+  return codec === CODEC_GZIP ? gzipSync(body, { level: GZIP_LEVEL }) : brotliCompressSync(body, BROTLI_OPTIONS);
+}
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 /** Integer chunks whose values span less than this use the direct dictionary (ChunkEncoder.smallIntDictionary). */
@@ -506,6 +523,8 @@ export interface EncodedRowGroup {
  * allocates them a few times, not per chunk.
  */
 export class ChunkEncoder {
+  /** The codec chunks are compressed with, when that makes them smaller (CODEC_UNCOMPRESSED: never). */
+  private readonly codec: number;
   private defs = new Int32Array(0);
   private reps = new Int32Array(0);
   private vals = new Float64Array(0);
@@ -535,6 +554,10 @@ export class ChunkEncoder {
   private readonly header = new ByteSink(256);
   /** The row group being built. */
   readonly out = new ByteSink(1 << 20);
+
+  constructor(compression: ParquetCompression = 'gzip') {
+    this.codec = compression === 'gzip' ? CODEC_GZIP : compression === 'brotli' ? CODEC_BROTLI : CODEC_UNCOMPRESSED;
+  }
 
   private ensureLevels(n: number): void {
     if (this.defs.length >= n) return;
@@ -1043,13 +1066,13 @@ export class ChunkEncoder {
     let dictBody: Uint8Array = dict.buf.subarray(0, dict.pos);
     let dataBody: Uint8Array = data.buf.subarray(0, data.pos);
     let codec = CODEC_UNCOMPRESSED;
-    if (raw >= GZIP_MIN_BYTES) {
-      const zd = dictSize >= 0 ? gzipSync(dictBody, { level: GZIP_LEVEL }) : dictBody;
-      const zv = gzipSync(dataBody, { level: GZIP_LEVEL });
+    if (raw >= GZIP_MIN_BYTES && this.codec !== CODEC_UNCOMPRESSED) {
+      const zd = dictSize >= 0 ? compress(this.codec, dictBody) : dictBody;
+      const zv = compress(this.codec, dataBody);
       if (zd.length + zv.length < raw) {
         dictBody = zd;
         dataBody = zv;
-        codec = CODEC_GZIP;
+        codec = this.codec;
       }
     }
     let uncompressed = 0;
@@ -1344,7 +1367,7 @@ export class ParquetFileWriter {
 export class ParquetRowWriter {
   readonly columns: readonly ColumnSpec[];
   private buffers: ColumnBuffers;
-  private readonly encoder = new ChunkEncoder();
+  private readonly encoder: ChunkEncoder;
   private readonly file: ParquetFileWriter;
   private readonly flowIdColumn: number;
   private readonly thread: EncoderThread | undefined;
@@ -1357,15 +1380,17 @@ export class ParquetRowWriter {
     columns: readonly ColumnSpec[],
     private readonly rowGroupSize: number,
     encoderThread = false,
+    compression: ParquetCompression = 'gzip',
   ) {
     this.columns = columns;
+    this.encoder = new ChunkEncoder(compression);
     this.file = new ParquetFileWriter(fd, columns);
     this.flowIdColumn = flowIdIndex(columns);
     this.buffers = new ColumnBuffers(columns, rowGroupSize, encoderThread);
     if (encoderThread) {
       // Two buffers: one fills while the other is encoded.
       this.free.push(new ColumnBuffers(columns, rowGroupSize, true));
-      this.thread = new EncoderThread(columns);
+      this.thread = new EncoderThread(columns, compression);
     }
   }
 

@@ -126,9 +126,11 @@ export class TextWriter {
       }
       if (x < 4294967296) {
         // Most values (counts, sizes, ports, durations): 32-bit integer division instead of Math.floor on doubles,
-        // and the digit count by comparison (micro-benchmark: 80 → 50 ns per number).
+        // and the digit count by comparison with powers of ten (micro-benchmark: 80 → 50 ns per number).
         let n = x >>> 0;
-        p += n < 100 ? 2 : n < 1e3 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+        let digits = 2;
+        for (let limit = 100; digits < 10 && n >= limit; limit *= 10) digits++;
+        p += digits;
         this.pos = p;
         while (n >= 10) {
           const q = (n / 10) >>> 0;

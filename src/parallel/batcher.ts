@@ -81,7 +81,7 @@ export class RowBatcher {
         }
       : undefined;
     this.columns = output?.kind === 'columns' ? new ColumnBuffers(output.columns, COLUMN_BATCH_ROWS) : undefined;
-    this.encoder = this.columns ? new ChunkEncoder() : undefined;
+    this.encoder = output?.kind === 'columns' ? new ChunkEncoder(output.compression) : undefined;
     this.skipColumn = this.columns && sharded ? flowIdIndex(this.columns.columns) : -1;
     this.ordinals = new Float64Array(this.columns ? COLUMN_BATCH_ROWS : BATCH_ROWS);
     this.lineFormat = output?.kind === 'lines' ? lineFormat(output.spec) : undefined;

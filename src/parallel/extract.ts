@@ -285,7 +285,7 @@ export async function runParallelExtract(opts: ParallelExtractOptions): Promise<
   const output: BatchOutput = staged
     ? { kind: 'features', model: staged.model, withSourceFile: staged.withSourceFile }
     : opts.columnar
-      ? { kind: 'columns', columns: opts.columnar.columns }
+      ? { kind: 'columns', columns: opts.columnar.columns, compression: opts.columnar.compression }
       : opts.lines
         ? { kind: 'lines', spec: opts.lines.spec }
         : undefined;

@@ -3,7 +3,7 @@ import type { CaptureWarning } from '../capture/index.ts';
 import type { ColumnSpec, FlowRow } from '../features/meter.ts';
 import type { ModelFile } from '../ml/model.ts';
 import type { LineBatch, LineFormatSpec } from '../output/index.ts';
-import type { EncodedRowGroup } from '../output/parquet.ts';
+import type { EncodedRowGroup, ParquetCompression } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import type { RingBuffers } from './ring.ts';
 
@@ -13,7 +13,7 @@ import type { RingBuffers } from './ring.ts';
  * (ParallelExtractOptions.staged; whole-file jobs only).
  */
 export type BatchOutput =
-  | { kind: 'columns'; columns: readonly ColumnSpec[] }
+  | { kind: 'columns'; columns: readonly ColumnSpec[]; compression: ParquetCompression }
   | { kind: 'lines'; spec: LineFormatSpec }
   | { kind: 'features'; model: ModelFile; withSourceFile: boolean }
   | undefined;

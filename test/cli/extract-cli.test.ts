@@ -147,6 +147,44 @@ test('Parquet output reads back in DuckDB with the same rows and types', async (
   assert.equal(rows[1]!.tls_sni, null);
 });
 
+test('--compression picks the Parquet codec of every writer (inline, encoder thread, file workers); the same rows read back', async () => {
+  // 3,000 flows: column chunks past the 2 KB below which none is compressed.
+  const scans = [path.join(dir, 'scan-a.pcap'), path.join(dir, 'scan-b.pcap')];
+  writeFileSync(scans[0]!, writePcap(scan('10.6.0.9', '10.6.0.1', 3000, 0, 1000)));
+  writeFileSync(scans[1]!, writePcap(scan('10.7.0.9', '10.7.0.1', 3000, 0, 1000)));
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const conn = await (await DuckDBInstance.create()).connect();
+  const query = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
+  const runs: [string, string[]][] = [
+    ['inline', [scans[0]!]],
+    ['encoder thread', [scans[0]!, '--threads', '2']],
+    ['file workers', [...scans, '--threads', '2']],
+  ];
+  for (const [name, args] of runs) {
+    const contents: string[] = [];
+    for (const codec of ['gzip', 'brotli', 'none']) {
+      const out = path.join(dir, `scan-${codec}.parquet`);
+      const r = run(['extract', ...args, '-o', out, '-q', '--compression', codec]);
+      assert.equal(r.code, 0, r.stderr);
+      const codecs = (await query(`select distinct compression from parquet_metadata('${out}')`)).map((c) =>
+        String(c.compression),
+      );
+      const want = codec === 'none' ? ['UNCOMPRESSED'] : ['UNCOMPRESSED', codec.toUpperCase()];
+      assert.deepEqual(codecs.sort(), want.sort(), `${name}, ${codec}`);
+      const rows = await query(`select * exclude (flow_id) from '${out}' order by all`);
+      contents.push(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+    }
+    assert.equal(contents[1], contents[0], `${name}: brotli rows`);
+    assert.equal(contents[2], contents[0], `${name}: uncompressed rows`);
+  }
+  const bad = run(['extract', pcapFile, '-o', path.join(dir, 'x.parquet'), '--compression', 'zstd']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--compression: expected gzip, brotli, none, got 'zstd'/);
+  const csv = run(['extract', pcapFile, '-o', path.join(dir, 'x.csv'), '--compression', 'brotli']);
+  assert.equal(csv.code, 2);
+  assert.match(csv.stderr, /--compression applies to Parquet output only/);
+});
+
 test('Ctrl-C on a live stdin capture ends the input: the flows read so far are finished and written', async () => {
   // A scan whose flows end by RST (written once the 5 s linger has passed in capture time), then one open TCP flow; stdin stays open like a live pipe.
   const live = scan('10.5.0.9', '10.5.0.1', 3, 0, 100);

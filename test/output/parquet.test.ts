@@ -224,7 +224,7 @@ test('the encoder thread writes the same file byte for byte (crafted rows of eve
 });
 
 test('an encoder thread that fails reports it to the waiting writer instead of hanging', () => {
-  const thread = new EncoderThread(COLUMNS);
+  const thread = new EncoderThread(COLUMNS, 'gzip');
   try {
     // A snapshot without its columns' arrays: encoding throws in the thread.
     thread.submit({ length: 3 } as unknown as ColumnsSnapshot);
