@@ -80,9 +80,21 @@ function writeString(w: TextWriter, s: string): void {
 }
 
 /**
+ * Whether `v` (not a number, string, boolean, null or omitted value) is left to JSON.stringify: a bigint, a toJSON
+ * method, a prototype other than Object's or Array's (typed arrays, Maps, class instances), or nesting past MAX_DEPTH.
+ */
+function special(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH) return true;
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto !== Object.prototype && proto !== null;
+}
+
+/**
  * `v` as JSON.stringify writes it (not an omitted value): numbers, strings, booleans, null, plain arrays and plain
- * objects by hand; anything else (a toJSON method, another prototype, a typed array, a bigint, deep nesting) through
- * JSON.stringify itself, so the text stays exactly JSON's.
+ * objects by hand; anything `special` through JSON.stringify itself, so the text stays exactly JSON's (`null` where
+ * a toJSON gives undefined, as in an array; object properties holding such a value are dropped by the callers).
  */
 function writeValue(w: TextWriter, v: unknown, depth: number): void {
   if (typeof v === 'number') {
@@ -91,8 +103,7 @@ function writeValue(w: TextWriter, v: unknown, depth: number): void {
   } else if (typeof v === 'string') writeString(w, v);
   else if (v === null) w.bytes(NULL_BYTES);
   else if (typeof v === 'boolean') w.bytes(v ? TRUE_BYTES : FALSE_BYTES);
-  else if (typeof v !== 'object' || depth >= MAX_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function')
-    w.write(JSON.stringify(v) as string);
+  else if (special(v, depth)) w.write((JSON.stringify(v) as string | undefined) ?? 'null');
   else if (Array.isArray(v)) {
     w.byte(0x5b);
     for (let i = 0; i < v.length; i++) {
@@ -107,26 +118,31 @@ function writeValue(w: TextWriter, v: unknown, depth: number): void {
     }
     w.byte(0x5d);
   } else {
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) {
-      w.write(JSON.stringify(v) as string);
-      return;
-    }
     // Own enumerable string keys in JSON.stringify's order, and their values in one pass (see writeJsonLine).
-    const keys = Object.keys(v);
-    const values = Object.values(v);
+    const keys = Object.keys(v as object);
+    const values = Object.values(v as object);
     w.byte(0x7b);
     let first = true;
     for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      const x = values[i];
-      if (omitted(x)) continue;
-      writeKey(w, k, first);
-      first = false;
-      writeValue(w, x, depth + 1);
+      if (writeField(w, keys[i]!, values[i], first, depth + 1)) first = false;
     }
     w.byte(0x7d);
   }
+}
+
+/** The field `"k":v` of an object (after a comma unless `first`); false when JSON.stringify would drop it. */
+function writeField(w: TextWriter, k: string, v: unknown, first: boolean, depth: number): boolean {
+  if (omitted(v)) return false;
+  if (typeof v === 'object' && v !== null && special(v, depth)) {
+    const j = JSON.stringify(v) as string | undefined;
+    if (j === undefined) return false;
+    writeKey(w, k, first);
+    w.write(j);
+    return true;
+  }
+  writeKey(w, k, first);
+  writeValue(w, v, depth);
+  return true;
 }
 
 /** One row as a JSON line (newline included): the bytes of `${JSON.stringify(row)}\n`. */
@@ -149,11 +165,7 @@ export function writeJsonLine(w: TextWriter, row: Record<string, unknown>): void
     const k = keys[i]!;
     const v = values[i];
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) groups++;
-    else if (!omitted(v)) {
-      writeKey(w, k, first);
-      first = false;
-      writeValue(w, v, 1);
-    }
+    else if (writeField(w, k, v, first, 1)) first = false;
   }
   for (let i = 0; i < STATS_KEY_BYTES.length; i++) {
     if (!first) w.byte(COMMA);
@@ -168,8 +180,7 @@ export function writeJsonLine(w: TextWriter, row: Record<string, unknown>): void
       const k = keys[i]!;
       const v = values[i];
       if (v === null || typeof v !== 'object' || Array.isArray(v)) continue;
-      writeKey(w, k, false);
-      writeValue(w, v, 1);
+      writeField(w, k, v, false, 1);
     }
   }
   w.byte(0x7d);
