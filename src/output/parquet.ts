@@ -8,9 +8,10 @@
  * the same physical types, names and nesting the apache-arrow + parquet-wasm writer produced, so DuckDB, Arrow and
  * parquet-wasm read back the same types and values. Encodings: definition/repetition levels RLE (the
  * RLE/bit-packing hybrid); values RLE_DICTIONARY with a PLAIN dictionary page when a chunk has few distinct values
- * (most of the ~200 flow columns), else PLAIN. A chunk of at least GZIP_MIN_BYTES is GZIP-compressed (node:zlib;
- * or BROTLI, or not at all: ParquetCompression) when that makes it smaller; smaller chunks (all-null protocol columns, dictionary chunks of a few bytes) stay
- * UNCOMPRESSED, since each zlib call costs ~50–100 µs of set-up. Column chunk statistics: null_count always,
+ * (most of the ~200 flow columns), else PLAIN. A chunk of at least COMPRESS_MIN_BYTES is GZIP-compressed
+ * (node:zlib; or BROTLI, or not at all: ParquetCompression) when that makes it smaller; smaller chunks (all-null
+ * protocol columns, dictionary chunks of a few bytes) stay UNCOMPRESSED, since each zlib call costs ~50–100 µs of
+ * set-up. Column chunk statistics: null_count always,
  * min/max for INT64 and DOUBLE (TYPE_ORDER, NaN excluded, nan_count given), so DuckDB can skip row groups.
  *
  * Why not apache-arrow + parquet-wasm (the writer before, kept as dependencies for reading): measured on the
@@ -55,7 +56,7 @@ const CONVERTED_UTF8 = 0;
 const CONVERTED_LIST = 3;
 
 /** Chunks smaller than this are not compressed (zlib set-up per call outweighs the bytes saved). */
-const GZIP_MIN_BYTES = 2048;
+const COMPRESS_MIN_BYTES = 2048;
 /** deflate level 1: on this data (mostly dictionary indices) levels 6–9 gave a few % smaller files for 2× the time. */
 const GZIP_LEVEL = 1;
 
@@ -1066,7 +1067,7 @@ export class ChunkEncoder {
     let dictBody: Uint8Array = dict.buf.subarray(0, dict.pos);
     let dataBody: Uint8Array = data.buf.subarray(0, data.pos);
     let codec = CODEC_UNCOMPRESSED;
-    if (raw >= GZIP_MIN_BYTES && this.codec !== CODEC_UNCOMPRESSED) {
+    if (raw >= COMPRESS_MIN_BYTES && this.codec !== CODEC_UNCOMPRESSED) {
       const zd = dictSize >= 0 ? compress(this.codec, dictBody) : dictBody;
       const zv = compress(this.codec, dataBody);
       if (zd.length + zv.length < raw) {
