@@ -20,10 +20,12 @@ import { FlowScorer, scoreStaged } from '../score.ts';
 import { cellText, featureOptionsFor, featuresWithoutSource, flowColumns, mapFeatures } from '../tables.ts';
 import { resolveInputs } from '../train.ts';
 import {
+  COMPRESSION_HELP,
   captureWarnings,
   EXIT_FINDINGS,
   formatCount,
   info,
+  parseCompression,
   parsePositiveInt,
   progressBar,
   UserError,
@@ -65,6 +67,7 @@ interface ClassifyCliOptions {
   top: string;
   failOnScore?: string;
   report?: string;
+  compression?: string;
   quiet?: boolean;
   threads: string;
 }
@@ -242,6 +245,7 @@ export function register(program: Command): void {
     .option('--fail-on-score <p>', 'exit 1 when any flow has p_malicious ≥ p')
     .option('--report <file.html>', 'also write an HTML report of all scored flows (riskiest flows, profiles)')
     .option('--threads <n>', 'worker threads extracting each capture (sharded by flow hash; scoring stays here)', '1')
+    .option('--compression <codec>', COMPRESSION_HELP)
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -254,6 +258,7 @@ Examples:
     .action(async (inputs: string[], o: ClassifyCliOptions) => {
       const minScore = parseScore('--min-score', o.minScore);
       const threads = parsePositiveInt('--threads', o.threads);
+      const compression = parseCompression(o.compression);
       const failOn = parseScore('--fail-on-score', o.failOnScore);
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 0)
@@ -324,7 +329,7 @@ Examples:
       const identityOut =
         capturePass.join() === IDENTITY_ROW.join() &&
         capturePass.every((name) => stringCols.has(name) === (name === 'src_ip' || name === 'dst_ip'));
-      const sink = openSink({ path: o.output ?? '-', columns });
+      const sink = openSink({ path: o.output ?? '-', columns, compression });
 
       const scoreRounding = new ScoreRounding();
       let flagged = 0;

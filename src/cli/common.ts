@@ -2,6 +2,7 @@
  * What every command shares: exit codes, one-line errors, progress bars on a terminal, the stderr logger.
  */
 import { SingleBar } from 'cli-progress';
+import { PARQUET_COMPRESSIONS, type ParquetCompression } from '../output/parquet.ts';
 
 export const EXIT_OK = 0;
 /** Findings above --fail-on-score. */
@@ -90,6 +91,16 @@ export function parseSeconds(name: string, v: string): number {
   const x = Number(v);
   if (!Number.isFinite(x) || x <= 0) throw new UserError(`${name}: expected a positive number of seconds, got '${v}'`);
   return x;
+}
+
+/** The --compression option of Parquet outputs (extract, classify); undefined when not given. */
+export const COMPRESSION_HELP =
+  'Parquet column compression: gzip (default; every reader has it) | brotli (faster) | none';
+export function parseCompression(v: string | undefined): ParquetCompression | undefined {
+  if (v === undefined) return undefined;
+  if (!PARQUET_COMPRESSIONS.includes(v as ParquetCompression))
+    throw new UserError(`--compression: expected ${PARQUET_COMPRESSIONS.join(', ')}, got '${v}'`);
+  return v as ParquetCompression;
 }
 
 export function parsePositiveInt(name: string, v: string): number {

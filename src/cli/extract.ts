@@ -5,14 +5,15 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type ExtractRequest, extract } from '../api.ts';
 import { parseCidr } from '../flow/key.ts';
-import { PARQUET_COMPRESSIONS, type ParquetCompression } from '../output/parquet.ts';
 import type { ExtractStats } from '../pipeline.ts';
 import {
+  COMPRESSION_HELP,
   captureWarnings,
   EXIT_USAGE,
   formatCount,
   info,
   paint,
+  parseCompression,
   parsePositiveInt,
   parseSeconds,
   progressBar,
@@ -104,10 +105,7 @@ export function register(program: Command): void {
     .option('--format <format>', 'csv | jsonl | parquet (default: from the extension; jsonl on stdout)')
     .option('--dialect <dialect>', 'default | cic2017 (the exact CIC-IDS2017 85-column CSV)', 'default')
     .option('--stats <file>', 'write the run counters as JSON')
-    .option(
-      '--compression <codec>',
-      'Parquet column compression: gzip (default; every reader has it) | brotli (faster) | none',
-    )
+    .option('--compression <codec>', COMPRESSION_HELP)
     .option(
       '--threads <n>',
       'threads: 2 with one input and Parquet output encodes on the second; otherwise one file is sharded by flow hash, several files read in parallel',
@@ -142,8 +140,7 @@ Examples:
       if (!['default', 'cic2017'].includes(o.dialect))
         throw new UserError(`--dialect: expected default or cic2017, got '${o.dialect}'`);
       if (o.dialect === 'cic2017' && !o.format && o.output === '-') o.format = 'csv';
-      if (o.compression !== undefined && !PARQUET_COMPRESSIONS.includes(o.compression as ParquetCompression))
-        throw new UserError(`--compression: expected ${PARQUET_COMPRESSIONS.join(', ')}, got '${o.compression}'`);
+      const compression = parseCompression(o.compression);
       const bar = progressBar('extract', o.quiet === true);
       const { flow, features } = flowRequestFromCli(o, o.dialect);
       const result = await extract({
@@ -151,7 +148,7 @@ Examples:
         output: o.output,
         format: o.format as 'csv' | 'jsonl' | 'parquet' | undefined,
         dialect: o.dialect as 'default' | 'cic2017',
-        compression: o.compression as ParquetCompression | undefined,
+        compression,
         flow,
         features,
         threads: parsePositiveInt('--threads', o.threads),

@@ -139,10 +139,44 @@ test('bad option values are one-line errors (exit 2)', () => {
   for (const args of [
     ['train', 'benign-1.pcap', '--features', 'payload', '-o', 'm.json'],
     ['train', 'benign-1.pcap', '--weight-by', 'host', '-o', 'm.json'],
+    ['classify', 'benign-1.pcap', '--model', 'model.json', '-o', 'c.parquet', '--compression', 'lz4'],
+    ['classify', 'benign-1.pcap', '--model', 'model.json', '-o', 'c.jsonl', '--compression', 'none'],
   ]) {
     const r = run(args);
     assert.equal(r.code, 2, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('classify --compression sets the Parquet codec of the scored flows (DuckDB reads them back)', async () => {
+  // 3,000 flows: column chunks past the 2 KB below which none is compressed.
+  writeFileSync(file('big-scan.pcap'), writePcap(scan('10.8.0.9', '10.8.0.1', 3000, 0, 1000)));
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const conn = await (await DuckDBInstance.create()).connect();
+  const query = async (sql: string) => (await conn.runAndReadAll(sql)).getRowObjectsJS();
+  for (const codec of ['brotli', 'none']) {
+    const out = file(`c-${codec}.parquet`);
+    const r = run([
+      'classify',
+      'big-scan.pcap',
+      '--model',
+      'model.json',
+      '-q',
+      '--top',
+      '0',
+      '-o',
+      out,
+      '--compression',
+      codec,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const codecs = (await query(`select distinct compression from parquet_metadata('${out}')`)).map((c) =>
+      String(c.compression),
+    );
+    assert.deepEqual(codecs.sort(), codec === 'none' ? ['UNCOMPRESSED'] : ['BROTLI', 'UNCOMPRESSED']);
+    const scored = (await query(`select count(*) n, min(p_malicious) lo from '${out}'`))[0]!;
+    assert.equal(Number(scored.n), 3000);
+    assert.ok(typeof scored.lo === 'number' && scored.lo >= 0);
   }
 });
 
