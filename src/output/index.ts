@@ -3,12 +3,14 @@
  * (flat columns, written in row groups so memory stays flat).
  *
  * Files are written to `<path>.<pid>.tmp` and renamed into place by `close()`, so a crash or an interrupted run
- * never leaves a half-written file under the requested name (`abort()` removes the temporary). `-` writes CSV or
- * JSONL to stdout as rows arrive.
+ * never leaves a half-written file under the requested name (`abort()` removes the temporary). A path that is not
+ * a regular file (/dev/null, a named pipe, a symbolic link: replaceableByRename) is written in place. `-` writes
+ * CSV or JSONL to stdout as rows arrive.
  */
 import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { type ColumnSpec, flatName } from '../features/meter.ts';
+import { replaceableByRename } from '../util/files.ts';
 import { CIC2017_COLUMNS } from './cic2017.ts';
 import { uniqueColumns } from './columns.ts';
 import { csvLine, csvRowWriter } from './csv.ts';
@@ -153,15 +155,15 @@ export function formatFromPath(p: string): OutputFormat | undefined {
   return undefined;
 }
 
-/**
- * Open the output before any input is read, so an unwritable path fails at once (exit 2) rather than after
- * minutes of work.
- */
 /** The format of an output: the one given, else JSONL on stdout ('-'), else from the file's extension. */
 export function outputFormat(path: string, format?: OutputFormat): OutputFormat | undefined {
   return format ?? (path === '-' ? 'jsonl' : formatFromPath(path));
 }
 
+/**
+ * Open the output before any input is read, so an unwritable path fails at once (exit 2) rather than after
+ * minutes of work.
+ */
 export function openSink(opts: SinkOptions): FlowSink {
   const toStdout = opts.path === '-';
   const format = outputFormat(opts.path, opts.format);
@@ -178,11 +180,12 @@ export function openSink(opts: SinkOptions): FlowSink {
   if (opts.compression !== undefined && format !== 'parquet')
     throw new OutputError('compression_format', '--compression applies to Parquet output only');
   const compression = opts.compression ?? 'gzip';
-  const tmp = toStdout ? '' : `${opts.path}.${process.pid}.tmp`;
+  // '' when there is no temporary: stdout, or a path written in place.
+  const tmp = toStdout || !replaceableByRename(opts.path) ? '' : `${opts.path}.${process.pid}.tmp`;
   let fd: number;
   try {
-    fd = toStdout ? 1 : openSync(tmp, 'w');
-    if (!toStdout) openTemporaries.add(tmp);
+    fd = toStdout ? 1 : openSync(tmp || opts.path, 'w');
+    if (tmp) openTemporaries.add(tmp);
   } catch (e) {
     throw new OutputError(
       'unwritable',
@@ -193,8 +196,9 @@ export function openSink(opts: SinkOptions): FlowSink {
   let rows = 0;
   let closed = false;
   const finish = () => {
-    if (!toStdout) {
-      closeSync(fd);
+    if (toStdout) return;
+    closeSync(fd);
+    if (tmp) {
       renameSync(tmp, opts.path);
       openTemporaries.delete(tmp);
     }
@@ -202,10 +206,11 @@ export function openSink(opts: SinkOptions): FlowSink {
   const abort = () => {
     if (closed) return;
     closed = true;
-    if (!toStdout) {
-      try {
-        closeSync(fd);
-      } catch {}
+    if (toStdout) return;
+    try {
+      closeSync(fd);
+    } catch {}
+    if (tmp) {
       rmSync(tmp, { force: true });
       openTemporaries.delete(tmp);
     }

@@ -9,6 +9,7 @@
  */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { replaceableByRename } from '../util/files.ts';
 import { type AggregateOptions, aggregateFlows, type FlowSummary } from './aggregate.ts';
 import { type ModelQuality, qualityFromFlows, readEvaluation, readImportance } from './metrics.ts';
 import { renderPage } from './page.ts';
@@ -137,6 +138,11 @@ export async function writeReport(input: ReportInput, outPath: string): Promise<
 
 export async function writeBuiltReport(report: BuiltReport, outPath: string): Promise<void> {
   await mkdir(path.dirname(path.resolve(outPath)), { recursive: true });
+  if (!replaceableByRename(outPath)) {
+    // /dev/stdout, a named pipe, a symbolic link: written in place (renaming over it would replace it).
+    await writeFile(outPath, report.html, 'utf8');
+    return;
+  }
   const tmp = `${outPath}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, report.html, 'utf8');

@@ -3,8 +3,9 @@
  * stdout output, unwritable output detected before reading, the config file, and Parquet that DuckDB reads back.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -67,6 +68,37 @@ test('an unwritable output fails before any input is read', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot write output/);
   assert.doesNotMatch(r.stderr, /summary/);
+});
+
+test('a symbolic link or a named pipe as output is written in place, not replaced', { timeout: 60_000 }, async () => {
+  // A finished temporary renamed over them replaced them: run as root, `-o /dev/null` left /dev/null a regular file.
+  const target = path.join(dir, 'target.csv');
+  const link = path.join(dir, 'link.csv');
+  writeFileSync(target, 'old');
+  symlinkSync(target, link);
+  const r = run(['extract', pcapFile, '-o', link, '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.match(readFileSync(target, 'utf8'), /^flow_id,/);
+  // The report too.
+  const flows = path.join(dir, 'for-report.jsonl');
+  assert.equal(run(['extract', pcapFile, '-o', flows, '-q']).code, 0);
+  const htmlTarget = path.join(dir, 'target.html');
+  const htmlLink = path.join(dir, 'link.html');
+  symlinkSync(htmlTarget, htmlLink);
+  const report = run(['report', flows, '-o', htmlLink]);
+  assert.equal(report.code, 0, report.stderr);
+  assert.ok(lstatSync(htmlLink).isSymbolicLink());
+  assert.match(readFileSync(htmlTarget, 'utf8'), /^<!doctype html>/i);
+
+  const fifo = path.join(dir, 'flows.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const child = spawn(process.execPath, [BIN, 'extract', pcapFile, '-o', fifo, '--format', 'jsonl', '-q']);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const text = await readFile(fifo, 'utf8');
+  assert.equal(await exited, 0);
+  assert.equal(text.trim().split('\n').length, 2);
+  assert.ok(lstatSync(fifo).isFIFO());
 });
 
 test('a pcapng stream on stdin becomes JSONL on stdout; the summary goes to stderr', () => {
