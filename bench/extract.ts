@@ -204,6 +204,15 @@ function parallelCapacity(): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  // The reference tools write to /dev/null. On 2026-11-26 it had become a regular file on this machine (an
+  // `extract -o /dev/null` run as root renamed its output over it, since fixed), so tcpdump and argus had been
+  // writing hundreds of MB to disk: tcpdump took 0.65–0.69 s on lab500 then, 0.32 s once /dev/null was a device.
+  if (!statSync('/dev/null').isCharacterDevice()) {
+    console.error(
+      'bench: /dev/null is not a character device; the reference rows would write to disk. Restore it first.',
+    );
+    process.exit(1);
+  }
   // Measure what users run: the bundled CLI (bin/flowsieve.js falls back to tsx when dist/ is older than src/).
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
   const captures: Capture[] = [
