@@ -93,9 +93,11 @@ export function parseSeconds(name: string, v: string): number {
   return x;
 }
 
-/** The --compression option of Parquet outputs (extract, classify); undefined when not given. */
+/** Help text of the --compression option of Parquet outputs (extract, classify). */
 export const COMPRESSION_HELP =
   'Parquet column compression: gzip (default; every reader has it) | brotli (faster) | none';
+
+/** The --compression value; undefined when not given, a one-line usage error when not a codec. */
 export function parseCompression(v: string | undefined): ParquetCompression | undefined {
   if (v === undefined) return undefined;
   if (!PARQUET_COMPRESSIONS.includes(v as ParquetCompression))

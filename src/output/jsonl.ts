@@ -45,6 +45,12 @@ function writeKey(w: TextWriter, k: string, first: boolean): void {
   w.bytes(b);
 }
 
+/** A number as JSON writes it: null when not finite. */
+function writeNumber(w: TextWriter, x: number): void {
+  if (x - x === 0) w.number(x);
+  else w.bytes(NULL_BYTES);
+}
+
 /** Whether JSON.stringify drops an object property holding `v` (and writes null for it in an array). */
 function omitted(v: unknown): boolean {
   return v === undefined || typeof v === 'function' || typeof v === 'symbol';
@@ -97,10 +103,8 @@ function special(v: unknown, depth: number): boolean {
  * a toJSON gives undefined, as in an array; object properties holding such a value are dropped by the callers).
  */
 function writeValue(w: TextWriter, v: unknown, depth: number): void {
-  if (typeof v === 'number') {
-    if (v - v === 0) w.number(v);
-    else w.bytes(NULL_BYTES);
-  } else if (typeof v === 'string') writeString(w, v);
+  if (typeof v === 'number') writeNumber(w, v);
+  else if (typeof v === 'string') writeString(w, v);
   else if (v === null) w.bytes(NULL_BYTES);
   else if (typeof v === 'boolean') w.bytes(v ? TRUE_BYTES : FALSE_BYTES);
   else if (special(v, depth)) w.write((JSON.stringify(v) as string | undefined) ?? 'null');
@@ -109,11 +113,9 @@ function writeValue(w: TextWriter, v: unknown, depth: number): void {
     for (let i = 0; i < v.length; i++) {
       if (i > 0) w.byte(COMMA);
       const x: unknown = v[i];
-      // Most elements are numbers (SPLT lengths and times, counts): written here rather than through a call.
-      if (typeof x === 'number') {
-        if (x - x === 0) w.number(x);
-        else w.bytes(NULL_BYTES);
-      } else if (omitted(x)) w.bytes(NULL_BYTES);
+      // Most elements are numbers (SPLT lengths and times, counts): written here rather than through writeValue.
+      if (typeof x === 'number') writeNumber(w, x);
+      else if (omitted(x)) w.bytes(NULL_BYTES);
       else writeValue(w, x, depth + 1);
     }
     w.byte(0x5d);
@@ -171,9 +173,7 @@ export function writeJsonLine(w: TextWriter, row: Record<string, unknown>): void
     if (!first) w.byte(COMMA);
     first = false;
     w.bytes(STATS_KEY_BYTES[i]!);
-    const x = vec[i]!;
-    if (x - x === 0) w.number(x);
-    else w.bytes(NULL_BYTES);
+    writeNumber(w, vec[i]!);
   }
   if (groups > 0) {
     for (let i = 0; i < keys.length; i++) {
